@@ -1,0 +1,193 @@
+"""Readers that build a :class:`grid.network.Network` from files and from other tools' objects.
+
+* :func:`read_csv`: a branches CSV plus a loads CSV (and optionally a JSON of metadata), the format
+  of the cases shipped in ``grid/data``.
+* :func:`from_pandapower`: a pandapower net (duck-typed: pandapower is not imported here).
+* :func:`read_matpower`: a MATPOWER case file (``.m``) whose branch data are in ohm and loads in kW, as
+  in ``case33bw.m``/``case69.m`` before their final per-unit conversion, or in per unit (``units="pu"``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import NetworkError, SlackError
+from .network import Network
+
+__all__ = ["read_csv", "from_pandapower", "read_matpower"]
+
+
+def read_csv(
+    branches: str | Path,
+    loads: str | Path,
+    meta: str | Path | dict[str, Any] | None = None,
+    *,
+    name: str | None = None,
+    source: str = "",
+) -> Network:
+    """Read a network from ``branches`` and ``loads`` CSV files.
+
+    ``meta`` (a JSON file or dict) supplies ``base_kv``, ``slack_bus``, ``slack_vm_pu``,
+    ``slack_va_deg`` and ``source``; keys given there override nothing else.
+
+    Example
+    -------
+    >>> from importlib.resources import files
+    >>> d = files("grid") / "data"
+    >>> net = read_csv(d / "case33bw_branches.csv", d / "case33bw_loads.csv", d / "case33bw_meta.json")
+    >>> net.n_bus
+    33
+    """
+    branches, loads = Path(str(branches)), Path(str(loads))
+    if isinstance(meta, dict):
+        info = dict(meta)
+    elif meta is not None:
+        try:
+            info = json.loads(Path(str(meta)).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise NetworkError(f"{meta}: cannot read metadata: {exc}") from None
+    else:
+        info = {}
+    if "base_kv" not in info:
+        raise NetworkError(f"{meta or branches}: 'base_kv' is required (line-to-line kV)")
+    try:
+        bdf = pd.read_csv(branches, skipinitialspace=True)
+        ldf = pd.read_csv(loads, skipinitialspace=True)
+    except (OSError, pd.errors.ParserError) as exc:
+        raise NetworkError(f"cannot read feeder tables: {exc}") from None
+    return Network.from_tables(
+        bdf,
+        ldf,
+        slack_bus=info.get("slack_bus"),
+        base_kv=float(info["base_kv"]),
+        slack_vm_pu=float(info.get("slack_vm_pu", 1.0)),
+        slack_va_deg=float(info.get("slack_va_deg", 0.0)),
+        name=name or str(info.get("case", branches.stem)),
+        source=source or str(info.get("source", "")),
+        file=str(branches),
+        loads_file=str(loads),
+    )
+
+
+def from_pandapower(net: Any, *, name: str = "pandapower") -> Network:
+    """Build a network from a pandapower net with lines only (no transformers).
+
+    Loads are summed per bus from ``net.load`` (MW, Mvar; scaled, in service) minus ``net.sgen``;
+    out-of-service lines become ties; the external grid bus is the slack. Bus labels are pandapower's
+    bus indices (use ``net.bus.name`` yourself if you need other labels).
+    """
+    if len(getattr(net, "trafo", [])):
+        raise NetworkError(f"{name}: pandapower nets with transformers are not supported yet")
+    ext = net.ext_grid[net.ext_grid.in_service]
+    if len(ext) != 1:
+        raise SlackError(f"{name}: {len(ext)} in-service ext_grid elements; a radial feeder needs exactly one")
+    line = net.line
+    length = line.length_km.to_numpy(dtype=float) / line.parallel.to_numpy(dtype=float)
+    branches = pd.DataFrame(
+        {
+            "from_bus": line.from_bus.to_numpy(dtype=np.int64),
+            "to_bus": line.to_bus.to_numpy(dtype=np.int64),
+            "r_ohm": line.r_ohm_per_km.to_numpy(dtype=float) * length,
+            "x_ohm": line.x_ohm_per_km.to_numpy(dtype=float) * length,
+            "in_service": line.in_service.to_numpy(dtype=int),
+            "i_max_a": line.max_i_ka.to_numpy(dtype=float) * 1e3 * line.parallel.to_numpy(dtype=float),
+        }
+    )
+    p = pd.Series(0.0, index=net.bus.index)
+    q = pd.Series(0.0, index=net.bus.index)
+    for table, sign in ((net.load, 1.0), (net.sgen, -1.0)):
+        if len(table):
+            on = table[table.in_service]
+            p = p.add(sign * (on.p_mw * on.scaling * 1e3).groupby(on.bus).sum(), fill_value=0.0)
+            q = q.add(sign * (on.q_mvar * on.scaling * 1e3).groupby(on.bus).sum(), fill_value=0.0)
+    loads = pd.DataFrame({"bus": p.index.to_numpy(dtype=np.int64), "p_kw": p.to_numpy(), "q_kvar": q.to_numpy()})
+    slack = int(ext.bus.iloc[0])
+    return Network.from_tables(
+        branches,
+        loads,
+        slack_bus=slack,
+        base_kv=float(net.bus.vn_kv.loc[slack]),
+        slack_vm_pu=float(ext.vm_pu.iloc[0]),
+        slack_va_deg=float(ext.va_degree.iloc[0]),
+        name=name,
+        source="pandapower net",
+        file=f"pandapower net {name!r}",
+    )
+
+
+_MATRIX = re.compile(r"mpc\.(\w+)\s*=\s*\[(.*?)\];", re.S)
+_SCALAR = re.compile(r"mpc\.(\w+)\s*=\s*([-+0-9.eE]+)\s*;")
+
+
+def _parse_matrix(body: str) -> np.ndarray:
+    rows = []
+    for line in body.splitlines():
+        line = line.split("%", 1)[0].strip().rstrip(";").strip()
+        if line:
+            rows.append([float(v) for v in line.replace(",", " ").split()])
+    width = max(len(r) for r in rows)
+    return np.array([r + [np.nan] * (width - len(r)) for r in rows])
+
+
+def read_matpower(path: str | Path, *, units: str = "ohm_kw", name: str | None = None) -> Network:
+    """Read a MATPOWER case file.
+
+    Parameters
+    ----------
+    units : {"ohm_kw", "pu"}
+        ``"ohm_kw"``: branch r, x in ohm and bus Pd, Qd in kW/kvar, as written in MATPOWER's
+        distribution cases (``case33bw.m``, ``case69.m``) before their closing per-unit conversion
+        (which this reader does not execute). ``"pu"``: standard MATPOWER units (r, x in pu on
+        ``baseMVA`` and the bus base kV; Pd, Qd in MW/Mvar).
+    """
+    path = Path(str(path))
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise NetworkError(f"{path}: cannot read: {exc}") from None
+    mats = {m.group(1): m.group(2) for m in _MATRIX.finditer(text)}
+    scalars = {m.group(1): float(m.group(2)) for m in _SCALAR.finditer(text)}
+    for key in ("bus", "branch"):
+        if key not in mats:
+            raise NetworkError(f"{path}: no 'mpc.{key}' matrix found")
+    bus = _parse_matrix(mats["bus"])
+    br = _parse_matrix(mats["branch"])
+    labels = bus[:, 0].astype(np.int64)
+    slack = labels[bus[:, 1] == 3].tolist()
+    if len(slack) != 1:
+        raise SlackError(f"{path}: {len(slack)} buses of type 3 (slack); a radial feeder needs exactly one")
+    base_kv = float(bus[labels == slack[0], 9][0])
+    if units == "ohm_kw":
+        zscale, pscale = 1.0, 1.0
+    elif units == "pu":
+        zscale, pscale = base_kv**2 / scalars.get("baseMVA", 100.0), 1e3
+    else:
+        raise ValueError(f"units must be 'ohm_kw' or 'pu', got {units!r}")
+    gen_rows = _parse_matrix(mats["gen"]) if "gen" in mats else np.zeros((0, 6))
+    vm = float(gen_rows[gen_rows[:, 0] == slack[0], 5][0]) if len(gen_rows) else 1.0
+    branches = pd.DataFrame(
+        {
+            "from_bus": br[:, 0].astype(np.int64),
+            "to_bus": br[:, 1].astype(np.int64),
+            "r_ohm": br[:, 2] * zscale,
+            "x_ohm": br[:, 3] * zscale,
+            "in_service": br[:, 10] if br.shape[1] > 10 else 1,
+        }
+    )
+    loads = pd.DataFrame({"bus": labels, "p_kw": bus[:, 2] * pscale, "q_kvar": bus[:, 3] * pscale})
+    return Network.from_tables(
+        branches,
+        loads,
+        slack_bus=slack[0],
+        base_kv=base_kv,
+        slack_vm_pu=vm,
+        name=name or path.stem,
+        source=f"MATPOWER case {path.name}",
+        file=str(path),
+    )

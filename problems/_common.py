@@ -1,0 +1,107 @@
+"""Helpers shared by the planning problems (private: no stable API).
+
+Everything here is vectorised over a leading candidate axis; nothing loops per candidate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = [
+    "ProblemConfigError",
+    "PENALTY",
+    "round_index",
+    "bus_matrix",
+    "band_violation",
+    "current_violation",
+    "penalise_failed",
+    "scenario_weights",
+    "as_float_vector",
+]
+
+#: Objective value given to a candidate whose power flow did not converge. Finite on purpose: pymoo's
+#: non-dominated sorting and the PSO leader updates need finite numbers, and the candidate is already
+#: infeasible through its ``pf_failed`` constraint, so the value only has to be bad, not meaningful.
+PENALTY = 1.0e12
+
+
+class ProblemConfigError(ValueError):
+    """A planning problem was built with parameters that do not make sense (the message says which)."""
+
+
+def as_float_vector(value: Any, n: int, name: str) -> NDArray[np.float64]:
+    """``value`` (scalar or sequence of length ``n``) as a float vector of shape (n,)."""
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 0:
+        return np.full(n, float(arr))
+    if arr.shape != (n,):
+        raise ProblemConfigError(f"{name} must be a number or a list of {n} numbers, got shape {arr.shape}")
+    return arr.copy()
+
+
+def round_index(x: NDArray[np.float64], n: int) -> NDArray[np.int64]:
+    """Round continuous encodings of a choice among ``n`` options to indices ``0 .. n-1`` (clipped)."""
+    return np.clip(np.rint(x), 0, n - 1).astype(np.int64)
+
+
+def bus_matrix(idx: NDArray[np.int64], value: NDArray[np.float64], n_bus: int) -> NDArray[np.float64]:
+    """Sum device values into a per-bus array; several devices at one bus add up.
+
+    Parameters
+    ----------
+    idx : ndarray of int, shape (n_candidates, n_dev)
+        Internal bus index of each device.
+    value : ndarray of float, shape (n_candidates, n_dev)
+        Device quantity (for example rated kW).
+    n_bus : int
+
+    Returns
+    -------
+    ndarray, shape (n_candidates, n_bus)
+    """
+    n = idx.shape[0]
+    out = np.zeros((n, n_bus))
+    rows = np.broadcast_to(np.arange(n)[:, None], idx.shape)
+    np.add.at(out, (rows, idx), value)
+    return out
+
+
+def band_violation(
+    vm_pu: NDArray[np.float64], v_min_pu: float, v_max_pu: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Worst under- and over-voltage (pu, ``> 0`` when violated) per candidate.
+
+    ``vm_pu`` has shape (n_candidates, ..., n_bus); the result has two arrays of shape (n_candidates,).
+    """
+    flat = vm_pu.reshape(vm_pu.shape[0], -1)
+    return v_min_pu - flat.min(axis=1), flat.max(axis=1) - v_max_pu
+
+
+def current_violation(i_a: NDArray[np.complex128], i_max_a: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Worst branch loading ``|I| / I_max - 1`` per candidate over the branches that have a limit.
+
+    ``i_a`` has shape (n_candidates, ..., n_branch); branches with ``nan`` limits are skipped.
+    """
+    known = np.isfinite(i_max_a)
+    mag = np.abs(i_a[..., known]) / i_max_a[known]
+    return mag.reshape(mag.shape[0], -1).max(axis=1) - 1.0
+
+
+def penalise_failed(F: NDArray[np.float64], failed: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """Give candidates with a failed power flow (or non-finite objectives) the :data:`PENALTY` value."""
+    bad = failed[:, None] | ~np.isfinite(F)
+    return np.where(bad, PENALTY, F)
+
+
+def scenario_weights(weight: Sequence[float] | NDArray[np.float64]) -> NDArray[np.float64]:
+    """Scenario probabilities from weights (probabilities or day counts), shape (n_scenarios,)."""
+    w = np.asarray(weight, dtype=np.float64)
+    if w.ndim != 1 or w.size == 0 or np.any(w < 0) or not np.isfinite(w).all() or w.sum() <= 0:
+        raise ProblemConfigError(
+            f"scenario weights must be a non-empty vector of non-negative numbers, got {w}"
+        )
+    return w / w.sum()

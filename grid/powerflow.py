@@ -302,7 +302,7 @@ def solve(
         if not finite.all():
             idx = np.unravel_index(int(np.argmin(finite)), arr.shape)
             raise InputShapeError(
-                f"{name}: non-finite value {arr[idx]!r} at index {tuple(int(i) for i in idx)} "
+                f"{name}: non-finite value {float(arr[idx])} at index {tuple(int(i) for i in idx)} "
                 f"(bus {int(net.bus[idx[-1]])})"
             )
     batch = shape[:-1]

@@ -1,0 +1,371 @@
+"""Multi-objective particle swarms: MOPSO (papers 001 sec. 5.3 and 004) and multi-objective I-HSPSO.
+
+One implementation, :class:`MOPSO`, with the following parts, all vectorised over the swarm:
+
+* an external archive (:class:`CrowdingArchive`) of the non-dominated *feasible* solutions found so
+  far, bounded to ``archive_size`` by removing, one at a time, the member with the smallest crowding
+  distance (recomputed after each removal, as in SMPSO's ``CrowdingDistanceArchive``);
+* leaders drawn from the archive by binary tournament on crowding distance (favouring sparse
+  regions); while the archive is still empty (no feasible point yet), the leader is the personal best
+  with the least constraint violation of a binary tournament;
+* the velocity rule :func:`algorithms.operators.pso_equation` with linearly decreasing inertia
+  (001 eq. (27)), coefficients drawn per particle and generation from ``[c_min, c_max]``, SMPSO's
+  constriction factor (switch ``constriction``) and a velocity clamp of ``max_velocity_rate`` of the
+  range; a particle leaving the box is put on the boundary and its velocity component reversed;
+* polynomial mutation (turbulence) on every ``round(1 / mutation_share)``-th particle;
+* personal bests updated by constrained dominance (the new position replaces the personal best if it
+  dominates it, is kept out if dominated, and replaces it with probability 1/2 if neither dominates).
+
+Every generation evaluates the moved swarm (and any harmonies) exactly once through the evaluator;
+unlike pymoo's ``MOPSO_CD`` nothing is evaluated in ``_setup`` and thrown away, no Python loop runs per
+particle, crowding is computed once per archive change rather than inside a per-particle loop, the
+archive admits feasible points only, and no ``except Exception`` hides errors.
+
+:class:`MOIHSPSO` is the same class with the I-HSPSO switches of paper 003 on: chaotic
+initialisation (003 eqs. (31)-(32)), cosine-decreasing inertia (003 eq. (33)) and linearly
+time-varying c1, c2 (003 eq. (34)) in place of the random coefficients, and the harmony-search step
+with the *archive* as harmony memory: with probability ``hs_prob`` per generation, ``hs_size``
+harmonies are improvised from archive members (memory consideration, pitch adjustment, random
+selection), evaluated with the swarm, offered to the archive, and each replaces the position and
+personal best of one of the worst particles (the most dominated personal bests; infeasible ones
+first) if it constrained-dominates that personal best.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from pymoo.core.algorithm import Algorithm
+from pymoo.core.population import Population
+from pymoo.core.problem import Problem
+from pymoo.util.display.multi import MultiObjectiveOutput
+
+from algorithms._common import (
+    AlgorithmConfigError,
+    RoundingRepair,
+    chaotic_sample,
+    clip_to_bounds,
+    constrained_dominance,
+    crowding_distance,
+    non_dominated_mask,
+    uniform_sample,
+)
+from algorithms.operators import (
+    constriction_factor,
+    cosine_inertia,
+    improvise_harmonies,
+    linear_inertia,
+    polynomial_mutation,
+    pso_equation,
+    time_varying_coefficients,
+)
+from algorithms.pso import _check_positive, _check_unit, _progress
+
+__all__ = ["CrowdingArchive", "MOPSO", "MOIHSPSO"]
+
+
+class CrowdingArchive:
+    """A bounded archive of mutually non-dominated feasible solutions, kept as a pymoo population.
+
+    Immutable in use: :meth:`add` returns a new archive. Invariants (tested): every member is
+    feasible, no member dominates another, no two members share the same ``X``, and
+    ``len(archive) <= max_size``.
+    """
+
+    def __init__(self, max_size: int, pop: Population | None = None) -> None:
+        self.max_size = int(max_size)
+        self.pop = Population.empty() if pop is None else pop
+        if len(self.pop):
+            self.X, self.F = self.pop.get("X", "F")
+        else:
+            self.X = self.F = None
+        self._cd: NDArray[np.float64] | None = None
+
+    def __len__(self) -> int:
+        return len(self.pop)
+
+    @property
+    def crowding(self) -> NDArray[np.float64]:
+        """Crowding distance of the members, shape (len,); computed once per archive."""
+        if self._cd is None:
+            self._cd = crowding_distance(self.F) if len(self) else np.zeros(0)
+        return self._cd
+
+    def add(self, candidates: Population) -> CrowdingArchive:
+        """A new archive from the members and the feasible, non-dominated ones among ``candidates``."""
+        feasible = candidates.get("CV")[:, 0] <= 0.0
+        if not feasible.any():
+            return self
+        merged = Population.merge(self.pop, candidates[feasible]) if len(self) else candidates[feasible]
+        X, F = merged.get("X", "F")
+        keep = np.flatnonzero(non_dominated_mask(F))
+        _, first = np.unique(X[keep], axis=0, return_index=True)
+        keep = keep[np.sort(first)]
+        F_keep = F[keep]
+        alive = np.ones(keep.size, dtype=bool)
+        # drop the most crowded member one at a time, recomputing crowding after each removal
+        while alive.sum() > self.max_size:
+            idx = np.flatnonzero(alive)
+            cd = crowding_distance(F_keep[idx])
+            alive[idx[np.argmin(cd)]] = False
+        return CrowdingArchive(self.max_size, merged[keep[alive]])
+
+
+class MOPSO(Algorithm):
+    """Multi-objective PSO with a crowding-distance archive (001 sec. 5.3, 004; maths after SMPSO).
+
+    Parameters
+    ----------
+    pop_size : int
+        Swarm size (001: 60; default 100 as in SMPSO).
+    archive_size : int
+        Bound of the external archive.
+    w_start, w_end : float
+        Linearly decreasing inertia, 001 eq. (27) (001: w_start = 0.85; defaults 0.1 -> 0.1 as SMPSO,
+        whose constriction factor does the damping).
+    c_min, c_max : float
+        Cognitive and social coefficients drawn per particle from U(c_min, c_max) every generation
+        (SMPSO: 1.5, 2.5; 001 uses a constant 1.25: set both to 1.25 and ``constriction=False``).
+    constriction : bool
+        SMPSO's constriction factor chi(c1 + c2).
+    max_velocity_rate : float
+        Velocity clamp as a fraction of each variable's range (SMPSO: 0.5).
+    mutation_share : float
+        Share of the swarm mutated each generation (every ``round(1/share)``-th particle; SMPSO: 1/6).
+        0 switches the mutation off.
+    mutation_eta : float
+        Distribution index of the polynomial mutation.
+    mutation_prob : float
+        Per-variable mutation probability; ``-1`` (default) means ``1 / n_var``.
+    chaotic_init, cosine_inertia, time_varying_c, harmony_search : bool
+        The I-HSPSO switches (see :class:`MOIHSPSO`); all off here.
+    chaos_lambda, w_max, w_min, c1_max, c1_min, c2_min, c2_max : float
+        Parameters of those switches (003 eqs. (31)-(34)).
+    hs_prob, hs_size, hmcr, par, bw_max, bw_min
+        Harmony-search step (see :class:`algorithms.IHSPSO`); the memory is the archive.
+    **kwargs
+        Passed to :class:`pymoo.core.algorithm.Algorithm`.
+    """
+
+    def __init__(
+        self,
+        pop_size: int = 100,
+        *,
+        archive_size: int = 100,
+        w_start: float = 0.1,
+        w_end: float = 0.1,
+        c_min: float = 1.5,
+        c_max: float = 2.5,
+        constriction: bool = True,
+        max_velocity_rate: float = 0.5,
+        mutation_share: float = 1.0 / 6.0,
+        mutation_eta: float = 20.0,
+        mutation_prob: float = -1.0,
+        chaotic_init: bool = False,
+        cosine_inertia: bool = False,
+        time_varying_c: bool = False,
+        harmony_search: bool = False,
+        chaos_lambda: float = 4.0,
+        w_max: float = 0.9,
+        w_min: float = 0.4,
+        c1_max: float = 2.5,
+        c1_min: float = 0.5,
+        c2_min: float = 0.5,
+        c2_max: float = 2.5,
+        hs_prob: float = 1.0,
+        hs_size: int = 10,
+        hmcr: float = 0.95,
+        par: float = 0.3,
+        bw_max: float = 0.05,
+        bw_min: float = 1e-4,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("output", MultiObjectiveOutput())
+        super().__init__(**kwargs)
+        if int(pop_size) != pop_size or pop_size < 2:
+            raise AlgorithmConfigError(f"pop_size must be an integer >= 2, got {pop_size!r}")
+        if int(archive_size) != archive_size or archive_size < 1:
+            raise AlgorithmConfigError(f"archive_size must be an integer >= 1, got {archive_size!r}")
+        if int(hs_size) != hs_size or hs_size < 1:
+            raise AlgorithmConfigError(f"hs_size must be an integer >= 1, got {hs_size!r}")
+        for name in ("w_start", "w_end", "c_min", "c_max", "w_max", "w_min", "c1_max", "c1_min", "c2_min",
+                     "c2_max", "bw_max", "bw_min"):
+            _check_positive(name, locals()[name], allow_zero=True)
+        if c_min > c_max:
+            raise AlgorithmConfigError(f"c_min ({c_min}) must not exceed c_max ({c_max})")
+        _check_positive("max_velocity_rate", max_velocity_rate)
+        _check_positive("mutation_eta", mutation_eta)
+        _check_positive("chaos_lambda", chaos_lambda)
+        for name in ("mutation_share", "hs_prob", "hmcr", "par"):
+            _check_unit(name, locals()[name])
+        if mutation_prob != -1.0:
+            _check_unit("mutation_prob", mutation_prob)
+        self.pop_size, self.archive_size = int(pop_size), int(archive_size)
+        self.w_start, self.w_end = float(w_start), float(w_end)
+        self.c_min, self.c_max = float(c_min), float(c_max)
+        self.constriction = bool(constriction)
+        self.max_velocity_rate = float(max_velocity_rate)
+        self.mutation_share, self.mutation_eta = float(mutation_share), float(mutation_eta)
+        self.mutation_prob = float(mutation_prob)
+        self.chaotic_init, self.cosine_inertia = bool(chaotic_init), bool(cosine_inertia)
+        self.time_varying_c, self.harmony_search = bool(time_varying_c), bool(harmony_search)
+        self.chaos_lambda = float(chaos_lambda)
+        self.w_max, self.w_min = float(w_max), float(w_min)
+        self.c1_max, self.c1_min, self.c2_min, self.c2_max = map(float, (c1_max, c1_min, c2_min, c2_max))
+        self.hs_prob, self.hs_size = float(hs_prob), int(hs_size)
+        self.hmcr, self.par = float(hmcr), float(par)
+        self.bw_max, self.bw_min = float(bw_max), float(bw_min)
+        self.repair = RoundingRepair()
+        self.swarm_archive: CrowdingArchive | None = None
+        self._X: NDArray[np.float64] | None = None
+        self._V: NDArray[np.float64] | None = None
+        self._n_swarm_infill = 0
+
+    # ------------------------------------------------------------------ pymoo hooks
+    def _setup(self, problem: Problem, **kwargs: Any) -> None:
+        if not problem.has_bounds():
+            raise AlgorithmConfigError(f"{type(self).__name__} needs finite bounds xl, xu on the problem")
+        self._xl = np.asarray(problem.xl, dtype=np.float64)
+        self._xu = np.asarray(problem.xu, dtype=np.float64)
+        self._v_max = self.max_velocity_rate * (self._xu - self._xl)
+        self._pm_prob = 1.0 / problem.n_var if self.mutation_prob < 0 else self.mutation_prob
+        self.swarm_archive = CrowdingArchive(self.archive_size)
+        step = round(1.0 / self.mutation_share) if self.mutation_share > 0 else 0
+        self._mutate_rows = np.arange(0, self.pop_size, step) if step > 0 else np.zeros(0, dtype=np.int64)
+
+    def _initialize_infill(self) -> Population:
+        rng = self.random_state
+        if self.chaotic_init:
+            X = chaotic_sample(self._xl, self._xu, self.pop_size, rng, self.chaos_lambda)
+        else:
+            X = uniform_sample(self._xl, self._xu, self.pop_size, rng)
+        return Population.new(X=self.repair.round(self.problem, X))
+
+    def _initialize_advance(self, infills: Population | None = None, **kwargs: Any) -> None:
+        self._X = infills.get("X").copy()
+        self._V = np.zeros_like(self._X)
+        self.pop = infills.copy()  # personal bests
+        self.swarm_archive = self.swarm_archive.add(infills)
+
+    def coefficients(
+        self, progress: float, rng: np.random.Generator
+    ) -> tuple[float, NDArray[np.float64] | float, NDArray[np.float64] | float]:
+        """``(w, c1, c2)`` at ``progress = t/T``; c1, c2 are (n, 1) draws unless ``time_varying_c``."""
+        if self.cosine_inertia:
+            w = cosine_inertia(progress, self.w_max, self.w_min)  # 003 eq. (33)
+        else:
+            w = linear_inertia(progress, self.w_start, self.w_end)  # 001 eq. (27)
+        if self.time_varying_c:
+            c1, c2 = time_varying_coefficients(progress, self.c1_max, self.c1_min, self.c2_min, self.c2_max)
+            return float(w), c1, c2
+        c = rng.uniform(self.c_min, self.c_max, (2, self.pop_size, 1))
+        return float(w), c[0], c[1]
+
+    def _leaders(self, rng: np.random.Generator) -> NDArray[np.float64]:
+        """Leader position for every particle, (n, n_var): crowding tournament on the archive."""
+        n = self.pop_size
+        arch = self.swarm_archive
+        if len(arch):
+            i = rng.integers(0, len(arch), (2, n))
+            cd = arch.crowding
+            pick = np.where(cd[i[0]] > cd[i[1]], i[0], i[1])
+            return arch.X[pick]
+        P_X, P_CV = self.pop.get("X", "CV")
+        i = rng.integers(0, n, (2, n))
+        pick = np.where(P_CV[i[0], 0] < P_CV[i[1], 0], i[0], i[1])
+        return P_X[pick]
+
+    def _infill(self) -> Population:
+        rng = self.random_state
+        progress = _progress(self)
+        w, c1, c2 = self.coefficients(progress, rng)
+        chi = constriction_factor(c1, c2) if self.constriction else 1.0
+        leaders = self._leaders(rng)
+        P_X = self.pop.get("X")
+        X, V = pso_equation(self._X, self._V, P_X, leaders, w, c1, c2, rng, v_max=self._v_max, chi=chi)
+        X, V = clip_to_bounds(X, V, self._xl, self._xu, -1.0)
+        if self._mutate_rows.size:
+            X[self._mutate_rows] = polynomial_mutation(
+                X[self._mutate_rows], self._xl, self._xu, self._pm_prob, self.mutation_eta, rng
+            )
+        X = self.repair.round(self.problem, X)
+        self._X, self._V = X, V
+        self._n_swarm_infill = X.shape[0]
+        if self.harmony_search and rng.random() < self.hs_prob:
+            memory = self.swarm_archive.X if len(self.swarm_archive) else P_X
+            bw = self.bw_max * (self.bw_min / self.bw_max) ** progress if self.bw_max > 0 else 0.0
+            H = improvise_harmonies(memory, self.hs_size, self._xl, self._xu, self.hmcr, self.par, bw, rng)
+            X = np.vstack([X, self.repair.round(self.problem, H)])
+        return Population.new(X=X)
+
+    def _advance(self, infills: Population | None = None, **kwargs: Any) -> None:
+        if infills is None:
+            raise AlgorithmConfigError(f"{type(self).__name__} follows ask/tell: advance needs the infills")
+        rng = self.random_state
+        n = self._n_swarm_infill
+        F, CV = infills.get("F", "CV")
+        P_F, P_CV = self.pop.get("F", "CV")
+        # personal best by constrained dominance; a tie (neither dominates) is a coin flip
+        dom = constrained_dominance(F[:n], CV[:n, 0], P_F, P_CV[:, 0])
+        coin = rng.random(n) < 0.5
+        replace = np.flatnonzero((dom == 1) | ((dom == 0) & coin))
+        self.pop[replace] = infills[replace]
+        self.swarm_archive = self.swarm_archive.add(infills)
+        if len(infills) > n:
+            self._harmony_replacement(infills[n:])
+
+    def _harmony_replacement(self, harmonies: Population) -> None:
+        """Each harmony replaces one of the worst particles (most dominated pbest) if it dominates it."""
+        P_F, P_CV = self.pop.get("F", "CV")
+        cv = P_CV[:, 0]
+        feas = cv <= 0.0
+        le = np.all(P_F[:, None, :] <= P_F[None, :, :], axis=2)
+        lt = np.any(P_F[:, None, :] < P_F[None, :, :], axis=2)
+        dominated_by = ((le & lt) & feas[:, None]).sum(axis=0)  # how many feasible pbests dominate each
+        badness = np.where(feas, dominated_by, self.pop_size + cv / (cv.max() + 1e-300) + 1.0)
+        worst = np.argsort(-badness, kind="stable")[: len(harmonies)]
+        H_F, H_CV = harmonies.get("F", "CV")
+        wins = constrained_dominance(H_F[: worst.size], H_CV[: worst.size, 0], P_F[worst], cv[worst]) == 1
+        idx = worst[wins]
+        if idx.size:
+            hk = np.flatnonzero(wins)
+            self.pop[idx] = harmonies[hk]
+            self._X[idx] = harmonies[hk].get("X")
+
+    def _set_optimum(self) -> None:
+        if len(self.swarm_archive):
+            self.opt = self.swarm_archive.pop
+        else:
+            super()._set_optimum()
+
+
+class MOIHSPSO(MOPSO):
+    """Multi-objective I-HSPSO: :class:`MOPSO`'s archive, leaders, mutation and personal bests with the
+    I-HSPSO enhancements of paper 003 switched on (see the module docstring for the design).
+
+    Defaults: chaotic initialisation (lambda 4), cosine inertia 0.9 -> 0.4, c1 2.5 -> 0.5 and
+    c2 0.5 -> 2.5, harmony search every generation with 10 harmonies from the archive; SMPSO's
+    constriction stays on (with c1 + c2 = 3 it equals 1, so the velocity clamp does the damping).
+    Every switch can be turned off individually for an ablation.
+    """
+
+    def __init__(
+        self,
+        pop_size: int = 100,
+        *,
+        chaotic_init: bool = True,
+        cosine_inertia: bool = True,
+        time_varying_c: bool = True,
+        harmony_search: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            pop_size,
+            chaotic_init=chaotic_init,
+            cosine_inertia=cosine_inertia,
+            time_varying_c=time_varying_c,
+            harmony_search=harmony_search,
+            **kwargs,
+        )

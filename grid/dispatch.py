@@ -1,0 +1,605 @@
+"""V2G dispatch of charging stations for a whole batch of candidates and scenarios (003 section 3,
+eqs. (28)-(30); station storage model of 002 eqs. (1), (4)-(6)).
+
+Interface (shared by both dispatchers)
+-------------------------------------
+Build once per planning problem, from the fleet sampled once with a fixed seed::
+
+    vehicles = ev.sample_fleet(ev.fleet_003(), np.random.default_rng(seed))
+    model = dispatch.dispatch_model(vehicles)          # StationFleet, (n_stations, 24) arrays
+
+then, for every population::
+
+    res = dispatch.dispatch_heuristic(model, capacity_kw, price_charge, value_discharge)
+    res = dispatch.dispatch_lp(model, capacity_kw, price_charge, value_discharge)   # reference
+
+``capacity_kw``
+    ``(n_candidates, n_stations)`` station capacity in kW chosen by the upper level. It caps the
+    station's total charging power and, separately, its total discharging power in every hour;
+    the fleet is not resampled (see :meth:`grid.ev.StationLimits.capped`).
+``price_charge``, ``value_discharge``
+    CNY/kWh, broadcastable to ``(n_candidates, n_scenarios, n_stations, 24)``; the number of
+    scenarios is taken from them (a ``(24,)`` tariff means one scenario). For 003 use
+    :func:`grid.tariffs.v2g_prices` (charging price ``c_e(t)``; discharge compensation minus
+    battery wear ``c_f(t) - c_b``).
+
+Both return a :class:`DispatchResult` with arrays ``(n_candidates, n_scenarios, n_stations, 24)``:
+``p_ch_kw`` (all charging at the station, plug-and-charge included), ``p_dis_kw`` (V2G discharge),
+``p_uncoordinated_kw`` (the plug-and-charge part), ``energy_kwh`` (stored energy of the V2G group at
+the end of each hour), and per ``(n_candidates, n_scenarios, n_stations)``: ``unserved_kwh`` (energy
+short of the feasible departure energy, battery side; 003 eq. (29) violation), ``cost_cny`` (the V2G
+group's objective, below). ``energy_desired_kwh``/``energy_required_kwh`` (``(n_stations,)``) and
+the properties ``energy_delivered_kwh`` and ``completion`` give 003's charging completion ``c_wcd``
+(eq. (14)); the unit charging cost ``c_cb`` follows from ``p_ch_kw``, ``p_dis_kw`` and the tariff.
+The station's net demand for the power flow is ``p_ch_kw - p_dis_kw``.
+
+The model
+---------
+Vehicles unwilling or unable to do V2G (003 section 3 steps 1-2, and 003's buses, taxis and
+business cars) charge plug-and-charge (003 eq. (3)); when a station's capacity is below that load
+the excess is not served (it counts as unserved energy). The V2G group sees the remaining
+capacity. Both dispatchers minimise, per candidate, scenario and station, the V2G group's
+
+    cost = sum_t price_charge(t) p_ch(t) - value_discharge(t) p_dis(t) + penalty * unserved
+
+* :func:`dispatch_heuristic` -- 003's cluster strategy (section 3, fig. 2): vehicles clustered by
+  (arrival hour, ``ceil(T_f)``, departure hour) (:func:`grid.ev.v2g_clusters`); each cluster first
+  charges its full requirement (valley filling: cheapest hours first), then may discharge once, in
+  one contiguous block of at most ``max_discharge_hours`` hours, down to no lower than ``SOC_min``
+  (eq. (28)), and recharges (valley filling) to its departure energy (eq. (29)); the sequence fits
+  in the connection time (eq. (30)). The plan with the lowest cost over every block start and
+  length is kept. Plans depend only on prices, so they are made once per distinct price row; each
+  candidate then applies them station by station, least-flexible clusters first, against the
+  capacity left; a cluster whose plan does not fit falls back to capacity-limited valley filling
+  without discharge, and what cannot be charged is unserved. A numba kernel does the batch.
+* :func:`dispatch_lp` -- the aggregated storage model (002 eq. (1) with the bounds of eq. (5),
+  cyclic over the typical day, a shortfall variable per departure hour) as a linear program solved
+  by HiGHS, one per candidate, scenario and station. It relaxes the cluster rules (one discharge,
+  discharge after the first charge, per-cluster energy), so its cost is a lower bound on the
+  heuristic's; the heuristic's schedule is a feasible point of the LP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+from numpy.typing import ArrayLike, NDArray
+from scipy.optimize import linprog
+
+from .ev import (
+    N_HOURS,
+    ClusterSet,
+    StationLimits,
+    VehicleSet,
+    station_limits,
+    uncoordinated_load_kw,
+    v2g_clusters,
+)
+
+__all__ = [
+    "DispatchError",
+    "StationFleet",
+    "DispatchResult",
+    "dispatch_model",
+    "dispatch_heuristic",
+    "dispatch_lp",
+    "PENALTY_CNY_KWH",
+]
+
+#: Default cost of a kWh short at departure (above any price spread, so energy is served first).
+PENALTY_CNY_KWH = 10.0
+
+
+class DispatchError(ValueError):
+    """Bad dispatch input: shapes that do not broadcast, negative capacity, non-finite prices."""
+
+
+@dataclass(frozen=True)
+class StationFleet:
+    """What the dispatchers need from a sampled fleet (built by :func:`dispatch_model`).
+
+    Attributes
+    ----------
+    uncoordinated_kw:
+        ``(n_stations, 24)`` plug-and-charge load of the vehicles outside the V2G group (003 eq. (3)).
+    uncoordinated_stored_kwh:
+        ``(n_stations, 24)`` battery energy that load stores (``eta * load``).
+    limits:
+        Generalized storage of the V2G group (002 eqs. (4)-(6)).
+    departure_need_kwh:
+        ``(n_stations, 24)`` charge the V2G group's vehicles leaving in each hour need
+        (``E_req - E_arr``), the bound of the LP's shortfall.
+    clusters:
+        The V2G group's clusters (003 section 3).
+    energy_required_kwh, energy_desired_kwh:
+        ``(n_stations,)`` feasible (``T_cd``-limited) and desired (``SOC_e``) charge of all vehicles.
+    """
+
+    uncoordinated_kw: NDArray[np.float64]
+    uncoordinated_stored_kwh: NDArray[np.float64]
+    limits: StationLimits
+    departure_need_kwh: NDArray[np.float64]
+    clusters: ClusterSet
+    energy_required_kwh: NDArray[np.float64]
+    energy_desired_kwh: NDArray[np.float64]
+
+    @property
+    def n_stations(self) -> int:
+        return int(self.uncoordinated_kw.shape[0])
+
+
+def dispatch_model(vehicles: VehicleSet, v2g: ArrayLike | None = None) -> StationFleet:
+    """Split a fleet into plug-and-charge and V2G groups and aggregate both.
+
+    Parameters
+    ----------
+    vehicles:
+        The sampled fleet.
+    v2g:
+        ``(n_vehicles,)`` mask of the V2G group; default ``vehicles.v2g_able``. Pass all-false for
+        003's plug-and-charge scheme 2.
+    """
+    mask = vehicles.v2g_able if v2g is None else np.asarray(v2g, dtype=bool)
+    if mask.shape != (vehicles.n_vehicles,):
+        raise DispatchError(f"v2g mask: expected shape ({vehicles.n_vehicles},), got {mask.shape}")
+    pc = vehicles.subset(~mask)
+    grp = vehicles.subset(mask)
+    u = uncoordinated_load_kw(pc)
+    u_stored = uncoordinated_load_kw(
+        VehicleSet(
+            **{f: getattr(pc, f) for f in pc.__dataclass_fields__ if f not in ("charger_kw",)},
+            charger_kw=pc.charger_kw * pc.efficiency,
+        )
+    )
+    need = np.zeros((vehicles.n_stations, N_HOURS))
+    dep_slot = (np.ceil(grp.arrival_h + grp.dwell_h).astype(np.int64) - 1) % N_HOURS
+    np.add.at(need, (grp.station, dep_slot), grp.energy_required_kwh - grp.energy_arrival_kwh)
+    n_st = vehicles.n_stations
+    req = np.bincount(vehicles.station, vehicles.energy_required_kwh - vehicles.energy_arrival_kwh, n_st)
+    des = np.bincount(vehicles.station, vehicles.energy_desired_kwh - vehicles.energy_arrival_kwh, n_st)
+    return StationFleet(
+        uncoordinated_kw=u,
+        uncoordinated_stored_kwh=u_stored,
+        limits=station_limits(grp),
+        departure_need_kwh=need,
+        clusters=v2g_clusters(grp),
+        energy_required_kwh=req,
+        energy_desired_kwh=des,
+    )
+
+
+@dataclass(frozen=True)
+class DispatchResult:
+    """Station schedules for a batch; see the module docstring for shapes and meanings."""
+
+    p_ch_kw: NDArray[np.float64]
+    p_dis_kw: NDArray[np.float64]
+    p_uncoordinated_kw: NDArray[np.float64]
+    energy_kwh: NDArray[np.float64]
+    unserved_kwh: NDArray[np.float64]
+    cost_cny: NDArray[np.float64]
+    energy_required_kwh: NDArray[np.float64]
+    energy_desired_kwh: NDArray[np.float64]
+    method: str
+
+    @property
+    def energy_delivered_kwh(self) -> NDArray[np.float64]:
+        """``(n_candidates, n_scenarios, n_stations)`` charge delivered to all vehicles (battery side)."""
+        return self.energy_required_kwh - self.unserved_kwh
+
+    @property
+    def completion(self) -> NDArray[np.float64]:
+        """003's charging completion ``c_wcd``: delivered over desired charge, per station."""
+        return self.energy_delivered_kwh / np.maximum(self.energy_desired_kwh, 1e-12)
+
+    @property
+    def p_net_kw(self) -> NDArray[np.float64]:
+        """Station net demand for the power flow, ``p_ch - p_dis``."""
+        return self.p_ch_kw - self.p_dis_kw
+
+
+# --------------------------------------------------------------------------------------------------
+# input handling
+# --------------------------------------------------------------------------------------------------
+
+
+def _inputs(
+    model: StationFleet, capacity_kw: ArrayLike, price_charge: ArrayLike, value_discharge: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], int, int]:
+    n_st = model.n_stations
+    cap = np.asarray(capacity_kw, dtype=np.float64)
+    if cap.ndim != 2 or cap.shape[1] != n_st:
+        raise DispatchError(f"capacity_kw: expected (n_candidates, {n_st}), got {cap.shape}")
+    if not np.all(np.isfinite(cap)) or np.any(cap < 0):
+        raise DispatchError("capacity_kw: capacities must be finite and non-negative")
+    n_c = cap.shape[0]
+    prices = []
+    for name, arr in (("price_charge", price_charge), ("value_discharge", value_discharge)):
+        a = np.asarray(arr, dtype=np.float64)
+        if a.ndim > 4 or a.ndim == 0 or a.shape[-1] != N_HOURS:
+            raise DispatchError(f"{name}: expected a last axis of 24 hours and at most 4 axes, got {a.shape}")
+        if not np.all(np.isfinite(a)):
+            raise DispatchError(f"{name}: non-finite price")
+        prices.append(a.reshape((1,) * (4 - a.ndim) + a.shape))
+    n_s = max(prices[0].shape[1], prices[1].shape[1])
+    full = (n_c, n_s, n_st, N_HOURS)
+    try:
+        shape = np.broadcast_shapes(prices[0].shape, prices[1].shape, full)
+    except ValueError:
+        raise DispatchError(
+            f"prices of shapes {prices[0].shape} and {prices[1].shape} do not broadcast to {full}"
+        ) from None
+    if shape != full:
+        raise DispatchError(f"prices broadcast to {shape}, expected {full}")
+    return cap, prices[0], prices[1], n_c, n_s
+
+
+def _price_rows(
+    pc: NDArray[np.float64], pd: NDArray[np.float64], n_c: int, n_s: int, n_st: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+    """Distinct price rows ``(P, n_st, 24)`` and the row of each ``(candidate, scenario)``."""
+    vary_c = pc.shape[0] > 1 or pd.shape[0] > 1
+    rc = n_c if vary_c else 1
+    shp = (rc, n_s, n_st, N_HOURS)
+    c = np.ascontiguousarray(np.broadcast_to(pc if vary_c else pc[:1], shp)).reshape(rc * n_s, n_st, N_HOURS)
+    d = np.ascontiguousarray(np.broadcast_to(pd if vary_c else pd[:1], shp)).reshape(rc * n_s, n_st, N_HOURS)
+    row = np.broadcast_to(np.arange(rc * n_s).reshape(rc, n_s), (n_c, n_s))
+    return c, d, np.ascontiguousarray(row, dtype=np.int64)
+
+
+def _uncoordinated(model: StationFleet, cap: NDArray[np.float64]):
+    u = model.uncoordinated_kw[None]
+    u_eff = np.minimum(u, cap[..., None])  # plug-and-charge load beyond the station capacity is not served
+    ratio = np.divide(
+        model.uncoordinated_stored_kwh,
+        model.uncoordinated_kw,
+        out=np.zeros_like(model.uncoordinated_kw),
+        where=model.uncoordinated_kw > 0,
+    )
+    unserved = ((u - u_eff) * ratio[None]).sum(-1)  # (n_c, n_st), battery side
+    return u_eff, unserved
+
+
+# --------------------------------------------------------------------------------------------------
+# heuristic
+# --------------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _fill(order, lo, hi, energy, a, out, price):
+    """Valley filling: put ``energy`` (grid kWh) into window positions ``lo <= i < hi`` in ``order``
+    (cheapest first) up to ``a[i]``; writes ``out`` and returns (leftover, cost)."""
+    cost = 0.0
+    rem = energy
+    for q in range(order.shape[0]):
+        if rem <= 1e-12:
+            break
+        i = order[q]
+        if i < lo or i >= hi:
+            continue
+        x = min(a[i], rem)
+        if x > 0.0:
+            out[i] += x
+            rem -= x
+            cost += x * price[i]
+    return rem, cost
+
+
+@njit(cache=True)
+def _plan_kernel(avail, arr_slot, win, e_arr, e_req, e_min, eta, station, c_ch, c_dis, max_block):
+    """Uncapped cluster plans for every price row: (P, K, 24) charge and discharge, grid kW."""
+    n_p = c_ch.shape[0]
+    n_k = avail.shape[0]
+    plan_ch = np.zeros((n_p, n_k, 24))
+    plan_dis = np.zeros((n_p, n_k, 24))
+    a = np.zeros(24)
+    c = np.zeros(24)
+    v = np.zeros(24)
+    tmp = np.zeros(24)
+    best_ch = np.zeros(24)
+    best_dis = np.zeros(24)
+    for p in range(n_p):
+        for k in range(n_k):
+            L = win[k]
+            j = station[k]
+            for i in range(L):
+                t = (arr_slot[k] + i) % 24
+                a[i] = avail[k, t]
+                c[i] = c_ch[p, j, t]
+                v[i] = c_dis[p, j, t]
+            order = np.argsort(c[:L], kind="mergesort")
+            g1 = max(e_req[k] - e_arr[k], 0.0) / eta[k]
+            # option without discharge: valley filling over the whole stay
+            best_ch[:L] = 0.0
+            best_dis[:L] = 0.0
+            _, best = _fill(order, 0, L, g1, a, best_ch, c)
+            d_batt = max(e_req[k] - e_min[k], 0.0)  # 003 eq. (28): not below SOC_min
+            if d_batt > 1e-9:
+                for s in range(1, L - 1):
+                    tmp[:L] = 0.0
+                    left, cost_i = _fill(order, 0, s, g1, a, tmp, c)  # first charge completes before s
+                    if left > 1e-9:
+                        continue
+                    for m in range(1, min(max_block, L - 1 - s) + 1):
+                        cap_r = 0.0
+                        for i in range(s + m, L):
+                            cap_r += a[i]
+                        rem_b = min(d_batt, eta[k] * eta[k] * cap_r)  # must be rechargeable (eq. (29))
+                        if rem_b <= 1e-9:
+                            break
+                        trial = tmp.copy()
+                        dis = np.zeros(24)
+                        rev = 0.0
+                        removed = 0.0
+                        for i in range(s, s + m):  # one contiguous discharge block
+                            x = min(a[i], (rem_b - removed) * eta[k])
+                            dis[i] = x
+                            rev += x * v[i]
+                            removed += x / eta[k]
+                        if removed <= 1e-9:
+                            continue
+                        left_r, cost_r = _fill(order, s + m, L, removed / eta[k], a, trial, c)
+                        if left_r > 1e-9:
+                            continue
+                        tot = cost_i - rev + cost_r
+                        if tot < best - 1e-9:
+                            best = tot
+                            best_ch[:L] = trial[:L]
+                            best_dis[:L] = dis[:L]
+            for i in range(L):
+                t = (arr_slot[k] + i) % 24
+                plan_ch[p, k, t] = best_ch[i]
+                plan_dis[p, k, t] = best_dis[i]
+    return plan_ch, plan_dis
+
+
+@njit(cache=True)
+def _apply_kernel(
+    plan_ch,
+    plan_dis,
+    row,
+    rc_ch,
+    rc_dis,
+    proc_order,
+    avail,
+    arr_slot,
+    win,
+    e_arr,
+    e_req,
+    eta,
+    station,
+    c_ch,
+    n_st,
+):
+    """Apply plans per candidate and scenario against the capacity left; fallback valley filling."""
+    n_c, n_s = row.shape
+    out_ch = np.zeros((n_c, n_s, n_st, 24))
+    out_dis = np.zeros((n_c, n_s, n_st, 24))
+    energy = np.zeros((n_c, n_s, n_st, 24))
+    unserved = np.zeros((n_c, n_s, n_st))
+    rch = np.zeros((n_st, 24))
+    rdis = np.zeros((n_st, 24))
+    a = np.zeros(24)
+    c = np.zeros(24)
+    x = np.zeros(24)
+    dis_t = np.zeros(24)
+    for ci in range(n_c):
+        for si in range(n_s):
+            p = row[ci, si]
+            rch[:, :] = rc_ch[ci]
+            rdis[:, :] = rc_dis[ci]
+            for q in range(proc_order.shape[0]):
+                k = proc_order[q]
+                j = station[k]
+                L = win[k]
+                fits = True
+                for i in range(L):
+                    t = (arr_slot[k] + i) % 24
+                    if plan_ch[p, k, t] > rch[j, t] + 1e-9 or plan_dis[p, k, t] > rdis[j, t] + 1e-9:
+                        fits = False
+                        break
+                x[:L] = 0.0
+                dis_t[:L] = 0.0
+                if fits:
+                    for i in range(L):
+                        t = (arr_slot[k] + i) % 24
+                        x[i] = plan_ch[p, k, t]
+                        dis_t[i] = plan_dis[p, k, t]
+                    short = 0.0
+                else:  # capacity-limited valley filling, no discharge
+                    for i in range(L):
+                        t = (arr_slot[k] + i) % 24
+                        a[i] = min(avail[k, t], max(rch[j, t], 0.0))
+                        c[i] = c_ch[p, j, t]
+                    order = np.argsort(c[:L], kind="mergesort")
+                    g1 = max(e_req[k] - e_arr[k], 0.0) / eta[k]
+                    left, _ = _fill(order, 0, L, g1, a, x, c)
+                    short = left * eta[k]
+                unserved[ci, si, j] += short
+                e = e_arr[k]
+                for i in range(L):
+                    t = (arr_slot[k] + i) % 24
+                    rch[j, t] -= x[i]
+                    rdis[j, t] -= dis_t[i]
+                    out_ch[ci, si, j, t] += x[i]
+                    out_dis[ci, si, j, t] += dis_t[i]
+                    e += eta[k] * x[i] - dis_t[i] / eta[k]  # 002 eq. (1)
+                    if i < L - 1:  # present at the end of every slot but the departure slot
+                        energy[ci, si, j, t] += e
+    return out_ch, out_dis, energy, unserved
+
+
+def _check_budget(cl: ClusterSet) -> None:
+    if np.any(cl.window_len > N_HOURS):
+        raise DispatchError("a cluster's stay covers more than 24 hour slots")
+
+
+def dispatch_heuristic(
+    model: StationFleet,
+    capacity_kw: ArrayLike,
+    price_charge: ArrayLike,
+    value_discharge: ArrayLike,
+    *,
+    max_discharge_hours: int = 6,
+    penalty_cny_kwh: float = PENALTY_CNY_KWH,
+) -> DispatchResult:
+    """003's cluster V2G dispatch for a batch of candidates and scenarios (numba).
+
+    Parameters
+    ----------
+    model:
+        From :func:`dispatch_model`.
+    capacity_kw:
+        ``(n_candidates, n_stations)``.
+    price_charge, value_discharge:
+        CNY/kWh, broadcastable to ``(n_candidates, n_scenarios, n_stations, 24)``.
+    max_discharge_hours:
+        Longest discharge block searched.
+    penalty_cny_kwh:
+        Cost of unserved energy in the reported objective.
+
+    Returns
+    -------
+    DispatchResult (method ``"heuristic"``).
+    """
+    cap, pc, pd, n_c, n_s = _inputs(model, capacity_kw, price_charge, value_discharge)
+    n_st = model.n_stations
+    cl = model.clusters
+    _check_budget(cl)
+    c_rows, d_rows, row = _price_rows(pc, pd, n_c, n_s, n_st)
+    win = cl.window_len.astype(np.int64)
+    eta = cl.efficiency.astype(np.float64)
+    plan_ch, plan_dis = _plan_kernel(
+        np.ascontiguousarray(cl.avail_kw),
+        cl.arrival_slot.astype(np.int64),
+        win,
+        cl.energy_arrival_kwh,
+        cl.energy_required_kwh,
+        cl.energy_min_kwh,
+        eta,
+        cl.station.astype(np.int64),
+        c_rows,
+        d_rows,
+        int(max_discharge_hours),
+    )
+    u_eff, pc_unserved = _uncoordinated(model, cap)
+    rc_ch = np.ascontiguousarray(cap[..., None] - u_eff)
+    rc_dis = np.ascontiguousarray(np.broadcast_to(cap[..., None], rc_ch.shape))
+    laxity = (win - cl.charge_hours).astype(np.float64)
+    proc_order = np.lexsort((laxity, cl.station)).astype(np.int64)  # least flexible first
+    ch, dis, energy, unserved = _apply_kernel(
+        plan_ch,
+        plan_dis,
+        row,
+        rc_ch,
+        rc_dis,
+        proc_order,
+        np.ascontiguousarray(cl.avail_kw),
+        cl.arrival_slot.astype(np.int64),
+        win,
+        cl.energy_arrival_kwh,
+        cl.energy_required_kwh,
+        eta,
+        cl.station.astype(np.int64),
+        c_rows,
+        n_st,
+    )
+    return _result(model, pc, pd, u_eff, pc_unserved, ch, dis, energy, unserved, penalty_cny_kwh, "heuristic")
+
+
+def _result(model, pc, pd, u_eff, pc_unserved, ch, dis, energy, unserved, penalty, method) -> DispatchResult:
+    n_c, n_s = ch.shape[:2]
+    cost = (pc * ch - pd * dis).sum(-1) + penalty * unserved
+    u_full = np.broadcast_to(u_eff[:, None], ch.shape)
+    return DispatchResult(
+        p_ch_kw=ch + u_full,
+        p_dis_kw=dis,
+        p_uncoordinated_kw=u_full,
+        energy_kwh=energy,
+        unserved_kwh=unserved + pc_unserved[:, None, :],
+        cost_cny=np.broadcast_to(cost, (n_c, n_s, model.n_stations)).copy(),
+        energy_required_kwh=model.energy_required_kwh,
+        energy_desired_kwh=model.energy_desired_kwh,
+        method=method,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# LP reference
+# --------------------------------------------------------------------------------------------------
+
+
+def _lp_station(lim: StationLimits, need: NDArray[np.float64], j: int, ch_max, dis_max, c, v, penalty):
+    """One station's cyclic storage LP; returns (p_ch, p_dis, energy, shortfall) or raises."""
+    T = N_HOURS
+    eta = float(lim.efficiency[j])
+    n = 4 * T  # p_ch, p_dis, S, u
+    a_eq = np.zeros((T, n))
+    for t in range(T):
+        a_eq[t, 2 * T + t] = 1.0
+        a_eq[t, 2 * T + (t - 1) % T] -= 1.0  # cyclic typical day
+        a_eq[t, t] = -eta
+        a_eq[t, T + t] = 1.0 / eta
+        a_eq[t, 3 * T + t] = -1.0
+    b_eq = lim.delta_kwh[j]  # 002 eq. (1): S_t = S_{t-1} + dS_t + eta p_ch - p_dis / eta (+ shortfall)
+    bounds = (
+        [(0.0, float(x)) for x in ch_max]
+        + [(0.0, float(x)) for x in dis_max]
+        + [
+            (float(lo), float(hi))
+            for lo, hi in zip(lim.energy_min_kwh[j], lim.energy_max_kwh[j], strict=True)
+        ]
+        + [(0.0, float(x)) for x in need[j]]
+    )
+    cost = np.concatenate([c, -v, np.zeros(T), np.full(T, penalty)])
+    res = linprog(cost, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+    if res.status != 0:
+        raise DispatchError(f"LP for station {j} failed: {res.message}")
+    x = res.x
+    return x[:T], x[T : 2 * T], x[2 * T : 3 * T], x[3 * T :]
+
+
+def dispatch_lp(
+    model: StationFleet,
+    capacity_kw: ArrayLike,
+    price_charge: ArrayLike,
+    value_discharge: ArrayLike,
+    *,
+    penalty_cny_kwh: float = PENALTY_CNY_KWH,
+) -> DispatchResult:
+    """Exact dispatch of the aggregated storage model by linear programming (HiGHS).
+
+    Same interface as :func:`dispatch_heuristic`. One LP per candidate, scenario and station (a
+    reference for tests and studies, not for the optimisation loop).
+    """
+    cap, pc, pd, n_c, n_s = _inputs(model, capacity_kw, price_charge, value_discharge)
+    n_st = model.n_stations
+    lim = model.limits
+    u_eff, pc_unserved = _uncoordinated(model, cap)
+    full = (n_c, n_s, n_st, N_HOURS)
+    cb = np.broadcast_to(pc, full)
+    vb = np.broadcast_to(pd, full)
+    ch = np.zeros(full)
+    dis = np.zeros(full)
+    energy = np.zeros(full)
+    unserved = np.zeros(full[:3])
+    for ci in range(n_c):
+        ch_max = np.minimum(lim.p_ch_max_kw, np.maximum(cap[ci][:, None] - u_eff[ci], 0.0))
+        dis_max = np.minimum(lim.p_dis_max_kw, cap[ci][:, None])
+        for si in range(n_s):
+            for j in range(n_st):
+                x = _lp_station(
+                    lim,
+                    model.departure_need_kwh,
+                    j,
+                    ch_max[j],
+                    dis_max[j],
+                    cb[ci, si, j],
+                    vb[ci, si, j],
+                    penalty_cny_kwh,
+                )
+                ch[ci, si, j], dis[ci, si, j], energy[ci, si, j] = x[0], x[1], x[2]
+                unserved[ci, si, j] = x[3].sum()
+    return _result(model, pc, pd, u_eff, pc_unserved, ch, dis, energy, unserved, penalty_cny_kwh, "lp")

@@ -66,6 +66,9 @@ from .network import Network
 __all__ = ["PowerFlowResult", "solve", "base_current_a"]
 
 S_BASE_KVA = 1000.0  # 1 MVA three-phase base, in kVA
+# Below this many bus-cases (n_case * n_bus) the kernel runs on the calling thread alone: waking a
+# thread pool costs more than the sweep (tens of microseconds, and far more on a loaded machine).
+_PARALLEL_MIN_WORK = 4096
 
 
 def base_current_a(base_kv: float) -> float:
@@ -126,7 +129,7 @@ class PowerFlowResult:
 # --------------------------------------------------------------------------- kernel
 @njit(cache=True, parallel=True)
 def _sweep_kernel(
-    p_kw, q_kvar, parent, r_pu, x_pu, inv_tap, shunt_pu, v0_re, v0_im, tol, max_iter, n_chunks,
+    p_kw, q_kvar, parent, r_pu, x_pu, inv_tap, shunt_pu, v0_re, v0_im, i_base_a, tol, max_iter, n_chunks,
     v_out, i_out, bl_kw, bl_kvar, loss_kw, loss_kvar, slack_p_kw, slack_q_kvar, converged, iterations,
 ):  # pragma: no cover - compiled
     """BFS over a flattened batch. Inputs (n_case, n_bus) in kW/kvar; outputs preallocated.
@@ -200,7 +203,7 @@ def _sweep_kernel(
                 for k in range(n_bus):
                     v_out[c, k] = complex(vr[k], vi[k])
                 for k in range(n_br):
-                    i_out[c, k] = complex(jr[k + 1], ji[k + 1])
+                    i_out[c, k] = complex(jr[k + 1] * i_base_a, ji[k + 1] * i_base_a)
                     i2 = jr[k + 1] * jr[k + 1] + ji[k + 1] * ji[k + 1]
                     bp = i2 * r_pu[k] * 1e3
                     bq = i2 * x_pu[k] * 1e3
@@ -323,18 +326,26 @@ def solve(
     sq = np.empty(n_case)
     conv = np.empty(n_case, dtype=np.bool_)
     iters = np.empty(n_case, dtype=np.int64)
-    n_chunks = max(1, min(n_case, 8 * numba.get_num_threads()))
-    _sweep_kernel(
-        p2, q2,
-        np.ascontiguousarray(net.parent, dtype=np.int64),
-        np.ascontiguousarray(net.r_ohm / z_base),
-        np.ascontiguousarray(net.x_ohm / z_base),
-        np.ascontiguousarray(1.0 / net.tap),
-        np.ascontiguousarray(net.shunt_kvar / S_BASE_KVA),
-        float(v0.real), float(v0.imag), float(tol), int(max_iter), int(n_chunks),
-        v, i, bl_kw, bl_kvar, loss_kw, loss_kvar, sp, sq, conv, iters,
-    )
-    i *= base_current_a(net.base_kv)
+    threads = numba.get_num_threads()
+    use = threads if n_case * n_bus >= _PARALLEL_MIN_WORK else 1
+    n_chunks = max(1, min(n_case, 8 * use))        # scratch is allocated once per chunk
+    if use != threads:
+        numba.set_num_threads(use)                 # thread-local in numba; restored below
+    try:
+        _sweep_kernel(
+            p2, q2,
+            np.ascontiguousarray(net.parent, dtype=np.int64),
+            np.ascontiguousarray(net.r_ohm / z_base),
+            np.ascontiguousarray(net.x_ohm / z_base),
+            np.ascontiguousarray(1.0 / net.tap),
+            np.ascontiguousarray(net.shunt_kvar / S_BASE_KVA),
+            float(v0.real), float(v0.imag), base_current_a(net.base_kv),
+            float(tol), int(max_iter), int(n_chunks),
+            v, i, bl_kw, bl_kvar, loss_kw, loss_kvar, sp, sq, conv, iters,
+        )
+    finally:
+        if use != threads:
+            numba.set_num_threads(threads)
     return PowerFlowResult(
         v_pu=v.reshape(*batch, n_bus),
         i_a=i.reshape(*batch, n_br),

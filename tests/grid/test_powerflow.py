@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pytest
 
@@ -133,3 +134,17 @@ def test_current_in_ampere_convention() -> None:
     res = solve(net, net.p_kw, net.q_kvar)
     s_kva = abs(res.slack_p_kw + 1j * res.slack_q_kvar)
     assert abs(res.i_a[0]) == pytest.approx(s_kva / (np.sqrt(3) * net.base_kv), rel=1e-9)
+
+
+def test_parallel_path_equals_serial_path() -> None:
+    """A large batch (thread pool, many chunks) gives bit-identical results to small serial calls."""
+    net = cases.load("pge69")
+    p, q = random_demand(net, 301, seed=11)                 # 301 * 69 bus-cases: parallel path
+    threads = numba.get_num_threads()
+    big = solve(net, p, q)
+    assert numba.get_num_threads() == threads
+    for lo in range(0, 301, 43):                             # 43 * 69 < 4096: serial path
+        small = solve(net, p[lo:lo + 43], q[lo:lo + 43])
+        assert numba.get_num_threads() == threads
+        np.testing.assert_array_equal(big.v_pu[lo:lo + 43], small.v_pu)
+        np.testing.assert_array_equal(big.iterations[lo:lo + 43], small.iterations)

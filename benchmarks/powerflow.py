@@ -1,0 +1,155 @@
+"""Power-flow throughput: the batched numba BFS against pandapower's Newton-Raphson.
+
+Run ``python -m benchmarks.powerflow`` (about two minutes) or ``python -m benchmarks.powerflow --quick``
+(a few seconds). Prints power flows per second (PF/s) of :func:`grid.powerflow.solve` on ieee33 and
+pge69 for batch sizes 1, 24, 1e3 and 1e5, with one numba thread and with all threads, and
+pandapower's per-call time (default options, and its fastest time-series options), with the ratios.
+
+Figures are warm: the kernel is compiled (or loaded from numba's cache) before timing, and the
+first-call time is printed on its own. Each figure is the median over repeats; a small batch is
+called many times per repeat so that one repeat lasts at least ``--min-time`` seconds. Operating
+points are random per-bus load scalings in [0.5, 1.5] (seeded), so every case iterates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+import numba
+import numpy as np
+
+from grid import cases
+from grid.network import Network
+from grid.powerflow import solve
+
+FEEDERS = ("ieee33", "pge69")
+
+
+def _median_time(fn: Callable[[], object], *, repeats: int, min_time: float) -> float:
+    """Median seconds per call of ``fn`` over ``repeats`` repeats of at least ``min_time`` each."""
+    t0 = time.perf_counter()
+    fn()
+    once = max(time.perf_counter() - t0, 1e-7)
+    number = max(1, int(min_time / once))
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        times.append((time.perf_counter() - t0) / number)
+    return float(np.median(times))
+
+
+def _operating_points(net: Network, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    scale = rng.uniform(0.5, 1.5, (n, net.n_bus))
+    return scale * net.p_kw, scale * net.q_kvar
+
+
+def _pandapower_net(net: Network):
+    import pandapower as pp
+
+    ppn = pp.create_empty_network(sn_mva=1.0)
+    for k in range(net.n_bus):
+        pp.create_bus(ppn, vn_kv=net.base_kv, index=k)
+    for k in range(net.n_branch):
+        pp.create_line_from_parameters(
+            ppn, from_bus=int(net.from_idx[k]), to_bus=int(net.to_idx[k]), length_km=1.0,
+            r_ohm_per_km=float(net.r_ohm[k]), x_ohm_per_km=float(net.x_ohm[k]), c_nf_per_km=0.0,
+            max_i_ka=1.0,
+        )
+    for k in range(net.n_bus):
+        pp.create_load(ppn, bus=k, p_mw=net.p_kw[k] / 1e3, q_mvar=net.q_kvar[k] / 1e3, index=k)
+    pp.create_ext_grid(ppn, bus=0, vm_pu=net.slack_vm_pu, va_degree=net.slack_va_deg)
+    return ppn
+
+
+def bench_pandapower(net: Network, rng: np.random.Generator, *, calls: int) -> dict[str, float]:
+    """Seconds per ``pp.runpp`` call, default options and fastest time-series options.
+
+    The fastest mode follows pandapower's own time-series loop: ``recycle=dict(trafo=False,
+    gen=False, bus_pq=True)`` (reuse the stored Ybus and internal tables, update only the PQ
+    injections), ``init="results"`` (warm start from the previous solution),
+    ``calculate_voltage_angles=False`` and ``check_connectivity=False``. Line results (losses,
+    currents) are still computed, as ours are.
+    """
+    import pandapower as pp
+
+    ppn = _pandapower_net(net)
+    p, q = _operating_points(net, calls, rng)
+    out = {}
+
+    def run_all(**kw):
+        t0 = time.perf_counter()
+        for c in range(calls):
+            ppn.load["p_mw"] = p[c] / 1e3
+            ppn.load["q_mvar"] = q[c] / 1e3
+            pp.runpp(ppn, **kw)
+        return (time.perf_counter() - t0) / calls
+
+    pp.runpp(ppn)                                            # import and numba warm-up of pandapower
+    out["default"] = run_all()
+    fast = dict(recycle=dict(trafo=False, gen=False, bus_pq=True), init="results",
+                calculate_voltage_angles=False, check_connectivity=False)
+    pp.runpp(ppn, **fast)                                    # stores the internal variables to recycle
+    out["fastest"] = run_all(**fast)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small batches and few repeats (seconds)")
+    parser.add_argument("--repeats", type=int, default=None, help="repeats per figure (default 7, quick 3)")
+    parser.add_argument("--min-time", type=float, default=None, help="seconds per repeat (default 0.2)")
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args(argv)
+
+    quick = args.quick
+    batches = (1, 24, 1_000, 10_000) if quick else (1, 24, 1_000, 100_000)
+    repeats = args.repeats or (3 if quick else 7)
+    min_time = args.min_time if args.min_time is not None else (0.05 if quick else 0.2)
+    pp_calls = 20 if quick else 200
+    all_threads = numba.config.NUMBA_NUM_THREADS
+    threads = sorted({1, all_threads})
+    rng = np.random.default_rng(args.seed)
+
+    print(f"numba {numba.__version__}, {all_threads} threads available; warm figures (compile excluded), "
+          f"median of {repeats} repeats")
+    for name in FEEDERS:
+        net = cases.load(name)
+        p, q = _operating_points(net, max(batches), rng)
+        t0 = time.perf_counter()
+        res = solve(net, p[:1], q[:1])
+        first = time.perf_counter() - t0
+        print(f"\n{name}: {net.n_bus} buses; first call (compile or numba cache load) {first:.2f} s; "
+              f"mean iterations {solve(net, p[:1000], q[:1000]).iterations.mean():.2f} at tol 1e-8")
+        if not res.converged.all():
+            raise RuntimeError(f"{name}: the benchmark's operating point did not converge")
+        print(f"  {'batch':>7} {'threads':>7} {'PF/s':>12} {'us/PF':>9}")
+        rate_1t = {}
+        for n in batches:
+            pb, qb = p[:n], q[:n]
+            for th in threads:
+                numba.set_num_threads(th)
+                sec = _median_time(lambda net=net, pb=pb, qb=qb: solve(net, pb, qb),
+                                   repeats=repeats, min_time=min_time)
+                rate = n / sec
+                if th == 1:
+                    rate_1t[n] = rate
+                print(f"  {n:>7} {th:>7} {rate:>12,.0f} {1e6 / rate:>9.2f}")
+        numba.set_num_threads(all_threads)
+        pp_t = bench_pandapower(net, rng, calls=pp_calls)
+        single = _median_time(lambda net=net, p0=p[0], q0=q[0]: solve(net, p0, q0),
+                              repeats=repeats, min_time=min_time)
+        print(f"  pandapower NR ({pp_calls} calls): default {1e3 * pp_t['default']:.2f} ms/call "
+              f"({1 / pp_t['default']:,.0f} PF/s); fastest time-series mode "
+              f"{1e3 * pp_t['fastest']:.2f} ms/call ({1 / pp_t['fastest']:,.0f} PF/s)")
+        big = rate_1t[max(batches)]
+        print(f"  ratio, ours batch {max(batches)} 1 thread / pandapower fastest: "
+              f"{big * pp_t['fastest']:,.0f}x (default: {big * pp_t['default']:,.0f}x)")
+        print(f"  ratio, ours batch 1 / pandapower fastest: {pp_t['fastest'] / single:,.0f}x")
+
+
+if __name__ == "__main__":
+    main()

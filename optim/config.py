@@ -363,7 +363,8 @@ def parse_config(doc: Mapping[str, Any], source: str = "<config>") -> CampaignCo
             only = _typed(item["problems"], list, w)
             for lab in only:
                 if lab not in p_labels:
-                    raise ConfigError(f"{w}: no problem labelled {lab!r} (labels: {', '.join(sorted(p_labels))})")
+                    known = ", ".join(sorted(p_labels))
+                    raise ConfigError(f"{w}: no problem labelled {lab!r} (labels: {known})")
             a_only.append((c.label, tuple(only)))
     cfg = CampaignConfig(
         name=name, seed=seed, replicates=replicates, termination=termination,

@@ -77,8 +77,9 @@ class Entry:
     params : tuple of Param
         The documented keyword parameters.
     open_params : bool
-        True when the constructor accepts keywords beyond ``params`` (``**kwargs``); such keywords
-        are passed through unchecked.
+        True when the constructor accepts keywords beyond ``params`` (``**kwargs``). Only for
+        ``module:attribute`` entries are such keywords passed through unchecked; registry names accept
+        their documented parameters only.
     build : callable
         ``build(**params)`` for problems, ``build(n_obj, **params)`` for algorithms.
     """
@@ -409,7 +410,9 @@ def validate_params(entry: Entry, params: Mapping[str, Any], where: str = "") ->
     """
     prefix = f"{where}: " if where else ""
     known = entry.param_names
-    if not entry.open_params:
+    # Constructors of this project take **kwargs to pass pymoo options through; a campaign may set
+    # only the documented parameters, so a typo is an error rather than a silently ignored keyword.
+    if not entry.open_params or entry.source != "import":
         for key in params:
             if key not in known:
                 raise ConfigError(

@@ -1,0 +1,643 @@
+"""``DGEVCSPlanning``: paper 003's bi-level DG / EV-charging-station planning model.
+
+Upper level (003 sections 4.1 and 6.1): how many 100 kW wind and PV units to install at the
+candidate buses (integers 0-10) and how large to build each EV charging station (kW, bounded).
+Lower level (003 section 4.2): for every candidate and typical day, the EVs' charging (and, in V2G
+mode, discharging) is scheduled by the vectorised dispatcher of :mod:`grid.dispatch`; the feeder is
+then solved for every candidate, typical day and hour in ONE call of :func:`grid.powerflow.solve`
+on a ``(n_candidates, n_scenarios, 24, n_bus)`` batch.
+
+Decision vector (``n_var = n_wind + n_pv + n_evcs``; IEEE 33: 3 + 3 + 5 = 11)::
+
+    x = [wind units at wind_buses | PV units at pv_buses | EVCS capacity (kW) at evcs_buses]
+
+The unit counts are integers (``int_mask``; continuous values are rounded, so the problem also
+works without a repair).
+
+==============  ===================  ===========================================================
+case            sites                003
+==============  ===================  ===========================================================
+``ieee33``      wind 13, 23, 31;     section 6.1
+                PV 7, 21, 28;
+                EVCS 4, 8, 14, 20, 29
+``pge69``       wind 10, 33, 38;     section 6.3 (table 8 prints EVCS "31" where the text says
+                PV 21, 50, 66;       32; the text's 32 is used)
+                EVCS 14, 32, 40, 45,
+                61
+==============  ===================  ===========================================================
+
+Objectives (``objectives=``; ``out["F"]`` minimises, maximised ones are negated)
+--------------------------------------------------------------------------------
+==========================  ===========================================  =======  =====
+name                        003                                          unit     sense
+==========================  ===========================================  =======  =====
+``profit``                  F1, eqs. (4)-(10): comprehensive profit      CNY/yr   max
+``voltage_quality``         F2, eq. (11)                                 pu       max
+``load_fluctuation``        F3, eqs. (12)-(13)                           kW       min
+``charging_satisfaction``   F4, eq. (14)                                 pu       max
+``composite``               eqs. (15)-(16), AHP weights 0.375, 0.125,    pu       max
+                            0.125, 0.375
+==========================  ===========================================  =======  =====
+
+Schemes of 003 section 6.2: scheme 1 = ``ev_mode="v2g"`` with the four objectives (default);
+scheme 2 = ``ev_mode="plug"`` with the four objectives; scheme 3 = ``ev_mode="v2g"``,
+``objectives=["profit"]``. ``scheme=1|2|3`` sets both.
+
+Readings of the paper (where 003 is garbled or silent; all overridable in :class:`Config003`)
+---------------------------------------------------------------------------------------------
+* Typical-day weights ``T_l`` are day counts (they sum to 365): F1 is a yearly sum, F2-F4 are
+  day-weighted means (``T_l / 365``), as eqs. (11), (12), (14) write.
+* Eq. (7): the fixed cost ``c_g`` is paid for every station (all five are built; capacity is the
+  decision). This reproduces table 5's investment of schemes 1 and 2 to 0.1 % (checked in the
+  tests).
+* Eq. (5)'s last bracket ``ce Pc - cf Pd - cb Pd`` is the company's net EV revenue (table 5's
+  "charging station sales revenue": it closes table 4's profit exactly).
+* Eq. (9) prices the losses at the sale price ``co(t)``, as printed.
+* Eq. (10): ``P_EV`` is the EV charging energy (table 5's environmental benefit of schemes 1 and 2
+  is reproduced from table 7's energies with it).
+* Eq. (11): the voltage-quality band is not given; 0.90-1.10 pu (rated 1.0) is used, the band under
+  which 003's reported F2 values (0.82-0.99) are attainable; the same band is the voltage
+  constraint (eq. 26). ``P_i(t)`` is the net active demand at bus ``i``.
+* Eq. (13): ``P_EV`` is the EV net demand (charging minus discharging) of the stations.
+* Eq. (14): ``c_wcd`` is the share of the EVs' requested energy that was delivered and ``c_cb`` the
+  users' mean price per charged kWh (CNY/kWh); 003 defines neither further. Table 6's numbers
+  reproduce table 4's F4 with ``alpha = 0.4, 0.6`` under this reading.
+* Eq. (15)-(16): 003 normalises with the best values "in the optimisation process", which would
+  make the objective change during a run; ``composite`` uses fixed references ``norm_ref`` instead
+  (default: the best values over a small deterministic reference population, see
+  :meth:`DGEVCSPlanning.reference_values`).
+* Eq. (18)'s total DG limit is not given: ``Config003.total_dg_max_kw = 5000`` kW. Eq. (19)'s EVCS
+  bounds are not given: 100-500 kW (003's plans lie in 150-442 kW).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from pymoo.core.problem import Problem
+
+from ._common import (
+    ProblemConfigError,
+    bus_matrix,
+    current_violation,
+    penalise_failed,
+)
+
+__all__ = ["Config003", "DGEVCSPlanning", "SITES_003", "OBJECTIVES", "capital_recovery_factor"]
+
+#: Candidate sites of 003 per case: (wind buses, PV buses, EVCS buses).
+SITES_003: dict[str, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]] = {
+    "ieee33": ((13, 23, 31), (7, 21, 28), (4, 8, 14, 20, 29)),  # 003 section 6.1
+    "pge69": ((10, 33, 38), (21, 50, 66), (14, 32, 40, 45, 61)),  # 003 section 6.3
+}
+
+#: name -> (unit, sense)
+OBJECTIVES: dict[str, tuple[str, str]] = {
+    "profit": ("CNY/yr", "max"),
+    "voltage_quality": ("pu", "max"),
+    "load_fluctuation": ("kW", "min"),
+    "charging_satisfaction": ("pu", "max"),
+    "composite": ("pu", "max"),
+}
+
+_FOUR = ("profit", "voltage_quality", "load_fluctuation", "charging_satisfaction")
+
+
+def capital_recovery_factor(rate: float, years: float) -> float:
+    """``r (1 + r)^n / ((1 + r)^n - 1)``, 003 eq. (7)."""
+    g = (1.0 + rate) ** years
+    return rate * g / (g - 1.0)
+
+
+@dataclass(frozen=True)
+class Config003:
+    """Every parameter of 003's model, with the paper's values as defaults (section 6.1, tables 1-2).
+
+    Prices are per period ``(peak, normal, valley)`` in CNY/kWh; the hours of each period come from
+    :func:`grid.tariffs.tou_003` (003 gives none). Override with :func:`dataclasses.replace` or the
+    ``config`` mapping of :class:`DGEVCSPlanning`.
+    """
+
+    # ---- sizes and limits
+    unit_kw: float = 100.0  # 003 6.1: "the rated power for DG was 100 kW"
+    max_units: int = 10  # 003 section 4.1 / eq. (17): 0-10 units per candidate bus
+    evcs_min_kw: float = 100.0  # eq. (19), not given by 003 (its plans: 150-442 kW)
+    evcs_max_kw: float = 500.0
+    total_dg_max_kw: float = 5000.0  # eq. (18), not given by 003
+    v_min_pu: float = 0.90  # eqs. (11), (26): not given by 003 (see module docstring)
+    v_max_pu: float = 1.10
+    v_rated_pu: float = 1.0
+    # ---- table 1 prices (peak, normal, valley), CNY/kWh
+    purchase_cny_kwh: tuple[float, float, float] = (0.6129, 0.4430, 0.2189)  # c_i
+    sale_cny_kwh: tuple[float, float, float] = (1.11, 0.68, 0.35)  # c_o
+    ev_charge_cny_kwh: tuple[float, float, float] = (1.5, 1.0, 0.75)  # c_e
+    discharge_comp_cny_kwh: tuple[float, float, float] = (2.20, 1.23, 0.35)  # c_f
+    battery_comp_cny_kwh: float = 0.854  # c_b
+    # ---- subsidies, costs (section 6.1)
+    subsidy_wind_cny_kwh: float = 0.1  # c_b,DWG
+    subsidy_pv_cny_kwh: float = 0.36  # c_b,PV
+    capex_wind_cny_kw: float = 5381.0  # c_t1 (003 prints CNY/kWh; a capacity cost is per kW)
+    capex_pv_cny_kw: float = 4735.0  # c_t2
+    capex_evcs_cny_kw: float = 6000.0  # c_t3
+    evcs_fixed_cny: float = 3.0e6  # c_g, per station
+    life_years: float = 20.0  # n_1
+    discount_rate: float = 0.08  # r
+    om_wind_cny_kwh: float = 0.0296  # c_om1
+    om_pv_cny_kwh: float = 0.0096  # c_om2
+    om_evcs_cny_kw_yr: float = 100.0  # c_om3
+    # ---- environment (eq. (10), table 2)
+    ev_kwh_per_100_miles: float = 21.5  # e_EV
+    co2_price_cny_t: float = 80.0  # c_CO2
+    ev_co2_saving_kg_per_100_miles: float = 7.0  # Delta
+    pollutant_kg_mwh: tuple[float, ...] = (639.2, 3.587, 1.544)  # x_s: CO2, SO2, NOx
+    pollutant_a_cny_kg: tuple[float, ...] = (0.01, 1.00, 2.00)  # a_s
+    pollutant_b_cny_kg: tuple[float, ...] = (0.02, 6.00, 8.00)  # b_s
+    # ---- satisfaction and aggregation
+    alpha: tuple[float, float] = (0.4, 0.6)  # eq. (14)
+    weights: tuple[float, float, float, float] = (0.375, 0.125, 0.125, 0.375)  # eq. (16), AHP
+    days_per_year: float = 365.0
+    # ---- EV fleet (003 sections 3, 6.1; see grid.ev.fleet_003)
+    fleet_seed: int = 2021  # the fleet is sampled once per problem with this seed
+    v2g_share: float = 0.9
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            vals = np.atleast_1d(np.asarray(v, dtype=float))
+            if not np.all(np.isfinite(vals)):
+                raise ProblemConfigError(f"Config003.{f.name} must be finite, got {v}")
+        if not 0 <= self.evcs_min_kw < self.evcs_max_kw:
+            raise ProblemConfigError(
+                f"Config003: need 0 <= evcs_min_kw < evcs_max_kw, got {self.evcs_min_kw}, {self.evcs_max_kw}"
+            )
+        if not self.v_min_pu < self.v_rated_pu < self.v_max_pu:
+            raise ProblemConfigError(
+                f"Config003: need v_min_pu < v_rated_pu < v_max_pu, got "
+                f"{self.v_min_pu}, {self.v_rated_pu}, {self.v_max_pu}"
+            )
+        if self.max_units < 1 or self.unit_kw <= 0:
+            raise ProblemConfigError(
+                f"Config003: max_units >= 1 and unit_kw > 0 needed, got {self.max_units}, {self.unit_kw}"
+            )
+        if len(self.weights) != 4 or len(self.alpha) != 2:
+            raise ProblemConfigError("Config003: weights needs 4 entries and alpha 2")
+
+    @property
+    def crf(self) -> float:
+        """Capital recovery factor, 003 eq. (7)."""
+        return capital_recovery_factor(self.discount_rate, self.life_years)
+
+    @property
+    def emission_value_cny_kwh(self) -> float:
+        """``sum_s x_s (a_s + b_s)`` of eq. (10), converted to CNY per kWh of clean energy."""
+        x = np.asarray(self.pollutant_kg_mwh)
+        return float(
+            (x * (np.asarray(self.pollutant_a_cny_kg) + np.asarray(self.pollutant_b_cny_kg))).sum() / 1000.0
+        )
+
+    @property
+    def ev_env_value_cny_kwh(self) -> float:
+        """Eq. (10)'s EV term per kWh charged: ``Delta / e_EV * c_CO2`` (kg -> t)."""
+        return self.ev_co2_saving_kg_per_100_miles / self.ev_kwh_per_100_miles * self.co2_price_cny_t / 1000.0
+
+
+def _hourly(cfg: Config003, prices: tuple[float, float, float]) -> NDArray[np.float64]:
+    """(24,) CNY/kWh from a (peak, normal, valley) triple on 003's period hours (grid.tariffs)."""
+    from grid.tariffs import tou_003
+
+    return np.asarray(prices, dtype=np.float64)[tou_003().period_index()]
+
+
+def _default_scenarios(case: str) -> Any:
+    """003's four typical days (k-means++ with the pseudo-F statistic) from :mod:`grid.scenarios`."""
+    try:
+        from grid import scenarios as sc
+    except ImportError as exc:
+        raise ProblemConfigError(
+            "DGEVCSPlanning needs typical days: grid.scenarios is not available, pass scenarios="
+        ) from exc
+    return sc.typical_days_003()
+
+
+class DGEVCSPlanning(Problem):
+    """003's DG-EVCS bi-level joint planning problem (see the module docstring).
+
+    Parameters
+    ----------
+    case : str or grid.network.Network
+        ``"ieee33"`` or ``"pge69"`` (or a network with explicit sites).
+    scheme : int, optional
+        003's scheme 1, 2 or 3: sets ``ev_mode`` and ``objectives`` (explicit arguments win).
+    ev_mode : {"v2g", "plug"}
+        V2G cluster dispatch of the willing and able private cars, or plug-and-charge for all.
+    objectives : list of str
+        Names from :data:`OBJECTIVES`; default the four of 003.
+    wind_buses, pv_buses, evcs_buses : list of int, optional
+        Candidate sites (default :data:`SITES_003` of the case).
+    scenarios : ScenarioSet-like, optional
+        Typical days with ``(n_scenarios, 24)`` ``load_pu``, ``pv_pu``, ``wind_pu`` and ``weight``
+        (day counts or probabilities); default 003's typical days from :mod:`grid.scenarios`.
+    config : Config003 or mapping, optional
+        Model parameters; a mapping overrides fields of the default :class:`Config003`.
+    norm_ref : list of 4 floats, optional
+        Fixed normalisation ``(F1_max, F2_max, F3_min, F4_max)`` of the ``composite`` objective.
+    dispatcher : {"heuristic", "lp"}
+        Lower-level solver (``"lp"`` is a slow reference).
+    seed : int, optional
+        Seed of the fleet sample (default ``config.fleet_seed``).
+    tol : float
+        Power-flow tolerance.
+    """
+
+    def __init__(
+        self,
+        case: Any = "ieee33",
+        scheme: int | None = None,
+        ev_mode: str | None = None,
+        objectives: list[str] | tuple[str, ...] | str | None = None,
+        wind_buses: list[int] | None = None,
+        pv_buses: list[int] | None = None,
+        evcs_buses: list[int] | None = None,
+        scenarios: Any = None,
+        config: Config003 | dict[str, Any] | None = None,
+        norm_ref: list[float] | tuple[float, ...] | None = None,
+        dispatcher: str = "heuristic",
+        seed: int | None = None,
+        tol: float = 1e-8,
+    ) -> None:
+        from grid import cases, dispatch, ev
+
+        self.net = cases.load(case) if isinstance(case, str) else case
+        net = self.net
+        if isinstance(config, Config003):
+            cfg = config
+        elif config is None:
+            cfg = Config003()
+        else:
+            unknown = set(config) - {f.name for f in fields(Config003)}
+            if unknown:
+                raise ProblemConfigError(f"unknown Config003 field(s): {sorted(unknown)}")
+            cfg = replace(
+                Config003(), **{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
+            )
+        self.config = cfg
+        if scheme is not None and scheme not in (1, 2, 3):
+            raise ProblemConfigError(f"scheme must be 1, 2 or 3 (003 section 6.2), got {scheme!r}")
+        self.scheme = scheme
+        if ev_mode is None:
+            ev_mode = "plug" if scheme == 2 else "v2g"
+        if ev_mode not in ("v2g", "plug"):
+            raise ProblemConfigError(f"ev_mode must be 'v2g' or 'plug', got {ev_mode!r}")
+        self.ev_mode = ev_mode
+        if objectives is None:
+            objectives = ["profit"] if scheme == 3 else list(_FOUR)
+        objs = [objectives] if isinstance(objectives, str) else list(objectives)
+        bad = [o for o in objs if o not in OBJECTIVES]
+        if not objs or bad or len(set(objs)) != len(objs):
+            raise ProblemConfigError(f"objectives must be distinct names from {list(OBJECTIVES)}, got {objs}")
+        self.objectives = objs
+        self.objective_names = list(objs)
+        self.objective_units = [OBJECTIVES[o][0] for o in objs]
+        self.objective_senses = [OBJECTIVES[o][1] for o in objs]
+        if dispatcher not in ("heuristic", "lp"):
+            raise ProblemConfigError(f"dispatcher must be 'heuristic' or 'lp', got {dispatcher!r}")
+        self.dispatcher = dispatcher
+        self.tol = float(tol)
+
+        # ---- sites
+        default = SITES_003.get(net.name)
+        sites = []
+        for given, k, what in (
+            (wind_buses, 0, "wind_buses"),
+            (pv_buses, 1, "pv_buses"),
+            (evcs_buses, 2, "evcs_buses"),
+        ):
+            if given is None:
+                if default is None:
+                    raise ProblemConfigError(f"network {net.name!r} has no 003 sites: pass {what}")
+                given = default[k]
+            arr = np.asarray(given, dtype=np.int64).ravel()
+            if arr.size == 0:
+                raise ProblemConfigError(f"{what} is empty")
+            try:
+                net.index_of(arr)
+            except KeyError as exc:
+                raise ProblemConfigError(f"{what}: {exc.args[0]}") from None
+            if net.slack_bus in set(arr.tolist()):
+                raise ProblemConfigError(f"{what} contains the slack bus {net.slack_bus}")
+            sites.append(arr)
+        self.wind_buses, self.pv_buses, self.evcs_buses = sites
+        self._wind_idx = np.atleast_1d(net.index_of(self.wind_buses))
+        self._pv_idx = np.atleast_1d(net.index_of(self.pv_buses))
+        self._evcs_idx = np.atleast_1d(net.index_of(self.evcs_buses))
+        n_w, n_p, n_e = len(self.wind_buses), len(self.pv_buses), len(self.evcs_buses)
+        self.n_wind, self.n_pv, self.n_evcs = n_w, n_p, n_e
+
+        # ---- typical days
+        days = _default_scenarios(net.name) if scenarios is None else scenarios
+        load_pu = np.asarray(days.load_pu, dtype=np.float64)
+        if load_pu.ndim != 2 or load_pu.shape[1] != 24:
+            raise ProblemConfigError(f"scenarios.load_pu must be (n_scenarios, 24), got {load_pu.shape}")
+        for name in ("pv_pu", "wind_pu"):
+            if np.shape(getattr(days, name)) != load_pu.shape:
+                raise ProblemConfigError(f"scenarios.{name} must have shape {load_pu.shape}")
+        w = np.asarray(days.weight, dtype=np.float64)
+        if w.shape != (load_pu.shape[0],) or np.any(w < 0) or w.sum() <= 0:
+            raise ProblemConfigError(
+                f"scenarios.weight must be {load_pu.shape[0]} non-negative numbers, got {w}"
+            )
+        self.scenarios = days
+        self.days_per_scenario = w / w.sum() * cfg.days_per_year  # T_l, days per year
+        self._load_pu = load_pu
+        self._pv_pu = np.asarray(days.pv_pu, dtype=np.float64)
+        self._wind_pu = np.asarray(days.wind_pu, dtype=np.float64)
+
+        # ---- prices (24,)
+        self._c_sale = _hourly(cfg, cfg.sale_cny_kwh)
+        self._c_purchase = _hourly(cfg, cfg.purchase_cny_kwh)
+        self._c_ev = _hourly(cfg, cfg.ev_charge_cny_kwh)
+        self._c_dis = _hourly(cfg, cfg.discharge_comp_cny_kwh)
+
+        # ---- EV fleet: sampled once, its dispatch model built once (the lower level's data)
+        fleet_seed = cfg.fleet_seed if seed is None else int(seed)
+        spec = ev.fleet_003(n_stations=n_e)
+        if cfg.v2g_share != 0.9:
+            spec = replace(
+                spec,
+                types=tuple(
+                    replace(t, v2g_share=cfg.v2g_share) if t.v2g_share > 0 else t for t in spec.types
+                ),
+            )
+        self.vehicles = ev.sample_fleet(spec, np.random.default_rng(fleet_seed))
+        v2g_mask = self.vehicles.v2g_able if ev_mode == "v2g" else np.zeros(self.vehicles.n_vehicles, bool)
+        self.fleet_model = dispatch.dispatch_model(self.vehicles, v2g_mask)
+        self._dispatch = dispatch.dispatch_heuristic if dispatcher == "heuristic" else dispatch.dispatch_lp
+        # Owner's prices for the dispatcher (grid.tariffs.v2g_prices reads eq. (5) as c_f - c_b).
+        self._price_charge = self._c_ev
+        self._value_discharge = self._c_dis - cfg.battery_comp_cny_kwh
+
+        # ---- variables and constraints
+        xl = np.concatenate([np.zeros(n_w + n_p), np.full(n_e, cfg.evcs_min_kw)])
+        xu = np.concatenate([np.full(n_w + n_p, float(cfg.max_units)), np.full(n_e, cfg.evcs_max_kw)])
+        self.int_mask = np.zeros(n_w + n_p + n_e, dtype=bool)
+        self.int_mask[: n_w + n_p] = True
+        self.has_current_limits = bool(np.isfinite(net.i_max_a).any())
+        cons = ["dg_total", "v_low", "v_high"]
+        if self.has_current_limits:
+            cons.append("i_max")
+        cons.append("pf_failed")
+        self.constraint_names = cons
+        self._norm_ref = None if norm_ref is None else np.asarray(norm_ref, dtype=np.float64)
+        if self._norm_ref is not None and self._norm_ref.shape != (4,):
+            raise ProblemConfigError(
+                f"norm_ref needs 4 numbers (F1_max, F2_max, F3_min, F4_max), got {norm_ref}"
+            )
+        super().__init__(n_var=n_w + n_p + n_e, n_obj=len(objs), n_ieq_constr=len(cons), xl=xl, xu=xu)
+
+    # ------------------------------------------------------------------ decoding
+    def _split(
+        self, X: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """Wind units (n, n_wind), PV units (n, n_pv) (rounded, clipped) and EVCS kW (n, n_evcs)."""
+        cfg = self.config
+        n_w, n_p = self.n_wind, self.n_pv
+        units = np.clip(np.rint(X[:, : n_w + n_p]), 0, cfg.max_units)
+        cap = np.clip(X[:, n_w + n_p :], cfg.evcs_min_kw, cfg.evcs_max_kw)
+        return units[:, :n_w], units[:, n_w:], cap
+
+    def encode(self, wind_units: list[int], pv_units: list[int], evcs_kw: list[float]) -> NDArray[np.float64]:
+        """Decision vector (n_var,) of a plan given per candidate site, in the site order."""
+        parts = [np.asarray(wind_units, float), np.asarray(pv_units, float), np.asarray(evcs_kw, float)]
+        sizes = (self.n_wind, self.n_pv, self.n_evcs)
+        if any(p.shape != (s,) for p, s in zip(parts, sizes, strict=True)):
+            raise ProblemConfigError(
+                f"a plan needs {sizes} numbers (wind, PV, EVCS), got {[p.shape for p in parts]}"
+            )
+        return np.concatenate(parts)
+
+    def encode_plan(self, plan: dict[str, dict[int, float]]) -> NDArray[np.float64]:
+        """Decision vector from ``{"wind": {bus: units}, "pv": {bus: units}, "evcs": {bus: kW}}``
+        (003's table 3 notation ``13(10)``); sites not named get 0 units / the minimum capacity."""
+        out = []
+        for kind, buses, empty in (
+            ("wind", self.wind_buses, 0.0),
+            ("pv", self.pv_buses, 0.0),
+            ("evcs", self.evcs_buses, self.config.evcs_min_kw),
+        ):
+            given = {int(k): float(v) for k, v in plan.get(kind, {}).items()}
+            extra = set(given) - set(buses.tolist())
+            if extra:
+                raise ProblemConfigError(
+                    f"{kind} buses {sorted(extra)} are not candidate sites {buses.tolist()}"
+                )
+            out.append([given.get(int(b), empty) for b in buses])
+        return np.concatenate([np.asarray(o, float) for o in out])
+
+    def decode(self, x: NDArray[np.float64]) -> pd.DataFrame:
+        """One solution as a plan table: ``kind`` (wind / pv / evcs), ``bus``, ``units`` (DG only),
+        ``p_kw`` (installed DG or station capacity)."""
+        X = np.atleast_2d(np.asarray(x, dtype=np.float64))
+        w, p, cap = self._split(X)
+        u = self.config.unit_kw
+        rows = (
+            [("wind", int(b), int(n), n * u) for b, n in zip(self.wind_buses, w[0], strict=True)]
+            + [("pv", int(b), int(n), n * u) for b, n in zip(self.pv_buses, p[0], strict=True)]
+            + [("evcs", int(b), 0, float(c)) for b, c in zip(self.evcs_buses, cap[0], strict=True)]
+        )
+        return pd.DataFrame(rows, columns=["kind", "bus", "units", "p_kw"])
+
+    # ------------------------------------------------------------------ lower level and power flow
+    def lower_level(self, cap_kw: NDArray[np.float64]) -> Any:
+        """Dispatch of every candidate's stations (003 section 4.2), ``(n, 1, n_evcs, 24)`` arrays.
+
+        The tariff is the same on every typical day, so one dispatch serves all of them.
+        """
+        return self._dispatch(self.fleet_model, cap_kw, self._price_charge, self._value_discharge)
+
+    def injections(
+        self, X: NDArray[np.float64], ev_net_kw: NDArray[np.float64] | None = None
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Net demand per bus (kW, kvar), ``(n_candidates, n_scenarios, 24, n_bus)``, internal order.
+
+        ``ev_net_kw`` is the stations' net demand ``(n_candidates, n_evcs, 24)``; computed by
+        :meth:`lower_level` when not given.
+        """
+        net = self.net
+        X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+        w, p, cap = self._split(X)
+        u = self.config.unit_kw
+        if ev_net_kw is None:
+            ev_net_kw = self.lower_level(cap).p_net_kw[:, 0]
+        wind_bus = bus_matrix(np.broadcast_to(self._wind_idx, w.shape), w * u, net.n_bus)  # (n, n_bus)
+        pv_bus = bus_matrix(np.broadcast_to(self._pv_idx, p.shape), p * u, net.n_bus)
+        onehot = np.zeros((self.n_evcs, net.n_bus))
+        np.add.at(onehot, (np.arange(self.n_evcs), self._evcs_idx), 1.0)
+        ev_bus = np.einsum("ckt,kb->ctb", ev_net_kw, onehot)  # (n, 24, n_bus)
+        p_kw = (
+            self._load_pu[None, :, :, None] * net.p_kw
+            - self._wind_pu[None, :, :, None] * wind_bus[:, None, None, :]
+            - self._pv_pu[None, :, :, None] * pv_bus[:, None, None, :]
+            + ev_bus[:, None, :, :]
+        )
+        q_kvar = np.broadcast_to(self._load_pu[None, :, :, None] * net.q_kvar, p_kw.shape)
+        return p_kw, q_kvar
+
+    # ------------------------------------------------------------------ the model
+    def compute(self, X: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
+        """Every quantity of 003's upper level for a population, each an array of shape (n,).
+
+        Keys: the four objectives (``profit`` CNY/yr, ``voltage_quality`` pu, ``load_fluctuation``
+        kW, ``charging_satisfaction`` pu); table 5's profit parts in CNY/yr (``sale``,
+        ``ev_revenue``, ``purchase``, ``investment``, ``om``, ``subsidy``, ``loss_cost``,
+        ``environment``); table 6's ``completion`` (share) and ``unit_charging_cost`` (CNY/kWh);
+        table 7's ``dg_energy_mwh`` and ``ev_energy_mwh`` (per year); ``dg_kw``, ``evcs_kw``;
+        ``loss_mwh``, ``vmin_pu``, ``vmax_pu``, ``unserved_mwh`` and ``pf_failed`` (share).
+        """
+        from grid.powerflow import solve
+
+        cfg = self.config
+        X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+        n = X.shape[0]
+        w, p, cap = self._split(X)
+        u = cfg.unit_kw
+        disp = self.lower_level(cap)
+        p_ch = disp.p_ch_kw[:, 0]  # (n, K, 24), the same on every typical day
+        p_dis = disp.p_dis_kw[:, 0]
+        p_kw, q_kvar = self.injections(X, p_ch - p_dis)
+        res = solve(self.net, p_kw, q_kvar, tol=self.tol)  # the one power-flow call: (n, S, 24, n_bus)
+
+        T = self.days_per_scenario  # T_l, days per year
+        frac = T / cfg.days_per_year
+        load_kw = self._load_pu * self.net.p_kw.sum()  # P_L (S, 24)
+        wind_kw = (w.sum(1) * u)[:, None, None] * self._wind_pu  # P_DWG (n, S, 24)
+        pv_kw = (p.sum(1) * u)[:, None, None] * self._pv_pu  # P_PV
+        ch = p_ch.sum(1)[:, None, :]  # P^c_EV (n, 1, 24)
+        dis = p_dis.sum(1)[:, None, :]  # P^d_EV
+
+        def year(a: NDArray[np.float64]) -> NDArray[np.float64]:
+            """sum_l T_l sum_t a[..., l, t] (1 h steps: kW -> kWh)."""
+            return np.einsum("...st,s->...", np.broadcast_to(a, (n,) + self._load_pu.shape), T)
+
+        co, ci, ce, cf, cb = self._c_sale, self._c_purchase, self._c_ev, self._c_dis, cfg.battery_comp_cny_kwh
+        out: dict[str, NDArray[np.float64]] = {}
+        out["sale"] = year(co * load_kw)  # 003 eq. (5), c_o P_L
+        out["purchase"] = year(ci * (load_kw - wind_kw - pv_kw + ch - dis))  # eq. (5), c_i (...)
+        out["ev_revenue"] = year(ce * ch - cf * dis - cb * dis)  # eq. (5), last bracket
+        out["subsidy"] = year(cfg.subsidy_wind_cny_kwh * wind_kw + cfg.subsidy_pv_cny_kwh * pv_kw)  # eq. (6)
+        out["investment"] = cfg.crf * (  # eq. (7)
+            cfg.capex_wind_cny_kw * w.sum(1) * u
+            + cfg.capex_pv_cny_kw * p.sum(1) * u
+            + (cfg.evcs_fixed_cny + cfg.capex_evcs_cny_kw * cap).sum(1)
+        )
+        out["om"] = year(
+            cfg.om_wind_cny_kwh * wind_kw + cfg.om_pv_cny_kwh * pv_kw
+        ) + cfg.om_evcs_cny_kw_yr * cap.sum(1)  # eq. (8)
+        loss = res.loss_kw  # (n, S, 24)
+        out["loss_cost"] = year(co * loss)  # eq. (9)
+        out["environment"] = year(  # eq. (10)
+            (wind_kw + pv_kw) * cfg.emission_value_cny_kwh + ch * cfg.ev_env_value_cny_kwh
+        )
+        out["profit"] = (  # eq. (4)
+            out["sale"]
+            - out["purchase"]
+            + out["ev_revenue"]
+            + out["subsidy"]
+            - out["investment"]
+            - out["om"]
+            - out["loss_cost"]
+            + out["environment"]
+        )
+
+        # F2, eq. (11): per-bus voltage quality weighted by the share of |P_i(t)|.
+        vm = res.vm_pu
+        quality = ((vm - cfg.v_min_pu) / (cfg.v_rated_pu - cfg.v_min_pu)) * (
+            (cfg.v_max_pu - vm) / (cfg.v_max_pu - cfg.v_rated_pu)
+        )
+        abs_p = np.abs(p_kw)
+        share = abs_p / np.maximum(abs_p.sum(-1, keepdims=True), 1e-12)
+        out["voltage_quality"] = np.einsum("cst,s->c", (quality * share).sum(-1), frac) / 24.0
+        # F3, eqs. (12)-(13): standard deviation of the equivalent load over the day.
+        p_e = load_kw + (ch - dis) - (wind_kw + pv_kw)
+        out["load_fluctuation"] = np.einsum("cs,s->c", p_e.std(axis=-1), frac)
+        # F4, eq. (14): completion and unit charging cost (the same on every typical day).
+        out["completion"] = disp.energy_delivered_kwh[:, 0].sum(-1) / np.maximum(
+            disp.energy_desired_kwh.sum(), 1e-12
+        )
+        charged = ch[:, 0].sum(-1)
+        out["unit_charging_cost"] = (ce * ch[:, 0]).sum(-1) / np.maximum(charged, 1e-12)
+        a1, a2 = cfg.alpha
+        out["charging_satisfaction"] = a1 * out["completion"] + a2 / np.maximum(
+            out["unit_charging_cost"], 1e-12
+        )
+
+        out["dg_kw"] = (w.sum(1) + p.sum(1)) * u
+        out["evcs_kw"] = cap.sum(1)
+        out["dg_energy_mwh"] = year(wind_kw + pv_kw) / 1000.0
+        out["ev_energy_mwh"] = year(ch) / 1000.0
+        out["loss_mwh"] = year(loss) / 1000.0
+        out["unserved_mwh"] = disp.unserved_kwh[:, 0].sum(-1) * cfg.days_per_year / 1000.0
+        flat = vm.reshape(n, -1)
+        out["vmin_pu"] = flat.min(axis=1)
+        out["vmax_pu"] = flat.max(axis=1)
+        out["pf_failed"] = 1.0 - res.converged.reshape(n, -1).mean(axis=1)
+        if self.has_current_limits:
+            out["i_max"] = current_violation(res.i_a, self.net.i_max_a)
+        return out
+
+    def reference_values(self) -> NDArray[np.float64]:
+        """``(F1_max, F2_max, F3_min, F4_max)`` used to normalise ``composite`` (003 eq. (15)).
+
+        ``norm_ref`` when given; otherwise the best value of each objective over a fixed reference
+        population: every variable at 0, 1/4, 1/2, 3/4 and 1 of its range (deterministic, computed
+        once).
+        """
+        if self._norm_ref is None:
+            fr = np.linspace(0.0, 1.0, 5)[:, None]
+            vals = self.compute(self.xl + fr * (self.xu - self.xl))
+            self._norm_ref = np.array(
+                [
+                    vals["profit"].max(),
+                    vals["voltage_quality"].max(),
+                    vals["load_fluctuation"].min(),
+                    vals["charging_satisfaction"].max(),
+                ]
+            )
+        return self._norm_ref
+
+    def composite(
+        self, vals: dict[str, NDArray[np.float64]], ref: NDArray[np.float64] | None = None
+    ) -> NDArray:
+        """003 eqs. (15)-(16): ``sum_i w_i f*_i`` with ``f*_i = F_i / F_i,max`` (i = 1, 2, 4) and
+        ``f*_3 = F_3,min / F_3``."""
+        r = self.reference_values() if ref is None else np.asarray(ref, dtype=np.float64)
+        w1, w2, w3, w4 = self.config.weights
+        return (
+            w1 * vals["profit"] / r[0]
+            + w2 * vals["voltage_quality"] / r[1]
+            + w3 * r[2] / np.maximum(vals["load_fluctuation"], 1e-12)
+            + w4 * vals["charging_satisfaction"] / r[3]
+        )
+
+    def _evaluate(self, X: NDArray[np.float64], out: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        X = np.atleast_2d(X)
+        vals = self.compute(X)
+        if "composite" in self.objectives:
+            vals["composite"] = self.composite(vals)
+        sign = {"max": -1.0, "min": 1.0}
+        F = np.column_stack([sign[OBJECTIVES[o][1]] * vals[o] for o in self.objectives])
+        failed = vals["pf_failed"] > 0
+        out["F"] = penalise_failed(F, failed)
+        cfg = self.config
+        cols = [(vals["dg_kw"] - cfg.total_dg_max_kw) / cfg.total_dg_max_kw]  # 003 eq. (18)
+        lo = cfg.v_min_pu - vals["vmin_pu"]  # eq. (26)
+        hi = vals["vmax_pu"] - cfg.v_max_pu
+        cols += [lo, hi]
+        if self.has_current_limits:
+            cols.append(vals["i_max"])  # eq. (27)
+        cols.append(vals["pf_failed"])  # eq. (25): the power flow must have a solution
+        G = np.column_stack(cols)
+        out["G"] = np.where(np.isfinite(G), G, 1.0)

@@ -378,9 +378,12 @@ class Network:
         sh = np.zeros(n)
         li = np.array([index[int(b)] for b in lb], dtype=np.int64)
         p[li], q[li], sh[li] = lp, lq, lsh
-        # a transformer tap is defined at the row's from-end; flip it if the tree orients it backwards
+        # a transformer tap is defined at the row's from-end, its impedance on the to-side; if the tree
+        # orients the row backwards, the ideal ratio t:1 at the child becomes 1/t at the parent and the
+        # impedance is referred through it (times t**2), so that V_child = t V_parent - t**2 Z I_child
         tap_tree = tap[rows].copy()
         flipped = fb[rows] != np.array([parent_label[b] for b in order[1:]], dtype=np.int64)
+        z_ref = np.where(flipped, tap_tree**2, 1.0)
         tap_tree[flipped] = 1.0 / tap_tree[flipped]
         ties = np.flatnonzero(tie)
         return cls(
@@ -389,8 +392,8 @@ class Network:
             parent=_frozen(parent, np.int64),
             from_idx=_frozen(parent[1:], np.int64),
             to_idx=_frozen(np.arange(1, n), np.int64),
-            r_ohm=_frozen(r[rows], np.float64),
-            x_ohm=_frozen(x[rows], np.float64),
+            r_ohm=_frozen(r[rows] * z_ref, np.float64),
+            x_ohm=_frozen(x[rows] * z_ref, np.float64),
             tap=_frozen(tap_tree, np.float64),
             i_max_a=_frozen(imax[rows], np.float64),
             p_kw=_frozen(p, np.float64),

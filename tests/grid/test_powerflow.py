@@ -148,3 +148,28 @@ def test_parallel_path_equals_serial_path() -> None:
         assert numba.get_num_threads() == threads
         np.testing.assert_array_equal(big.v_pu[lo:lo + 43], small.v_pu)
         np.testing.assert_array_equal(big.iterations[lo:lo + 43], small.iterations)
+
+
+def test_transformer_row_written_child_to_parent() -> None:
+    """A tap row the tree must flip equals the same device drawn as an ideal transformer plus a line.
+
+    Row 26 -> 6 with tap t at bus 26's end and series Z on bus 6's side is split through a new bus
+    99 into 26 -> 99 (tap t, negligible Z) and 99 -> 6 (tap 1, Z); both give one physical circuit.
+    """
+    base = cases.load("ieee33")
+    t = 1.04
+    br = base.branches()[["from_bus", "to_bus", "r_ohm", "x_ohm"]].assign(tap=1.0)
+    row = br.index[(br.from_bus == 6) & (br.to_bus == 26)][0]
+    r, x = br.loc[row, ["r_ohm", "x_ohm"]]
+    flipped = br.copy()
+    flipped.loc[row, ["from_bus", "to_bus", "tap"]] = [26, 6, t]
+    split = br.drop(index=row)
+    split.loc[len(br)] = [26, 99, 1e-12, 0.0, t]
+    split.loc[len(br) + 1] = [99, 6, r, x, 1.0]
+    loads = base.buses()[["bus", "p_kw", "q_kvar"]]
+    a = Network.from_tables(flipped, loads, slack_bus=1, base_kv=base.base_kv)
+    b = Network.from_tables(split, loads, slack_bus=1, base_kv=base.base_kv)
+    ra, rb = solve(a, a.p_kw, a.q_kvar, tol=1e-12), solve(b, b.p_kw, b.q_kvar, tol=1e-12)
+    np.testing.assert_allclose(ra.v_pu, rb.v_pu[b.index_of(a.bus)], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(ra.loss_kw, rb.loss_kw, rtol=1e-9)
+    assert ra.vm_pu[a.index_of(26)] > solve(base, base.p_kw, base.q_kvar).vm_pu[base.index_of(26)] + 0.01

@@ -341,8 +341,13 @@ class DGSiting(Problem):
         p_gen = bus_matrix(flat, p, 3 * net.n_bus).reshape(n, 3, net.n_bus)
         q_gen = bus_matrix(flat, q, 3 * net.n_bus).reshape(n, 3, net.n_bus)
         load = self._load_pu[None, :, :, None]
-        p_kw = load * net.p_kw - np.einsum("ysh,cyb->cshb", self._profile, p_gen)
-        q_kvar = load * net.q_kvar - np.einsum("ysh,cyb->cshb", self._profile, q_gen)
+        # (n, 3, n_bus) x (3, S, H) -> (n, S, H, n_bus) as one BLAS product
+        prof = self._profile.reshape(3, -1)
+        shape = (n, *self._load_pu.shape, net.n_bus)
+        p_out = np.matmul(p_gen.transpose(0, 2, 1), prof).transpose(0, 2, 1).reshape(shape)
+        q_out = np.matmul(q_gen.transpose(0, 2, 1), prof).transpose(0, 2, 1).reshape(shape)
+        p_kw = load * net.p_kw - p_out
+        q_kvar = load * net.q_kvar - q_out
         return p_kw, q_kvar
 
     def _evaluate(self, X: NDArray[np.float64], out: dict[str, Any], *args: Any, **kwargs: Any) -> None:

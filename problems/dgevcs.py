@@ -72,6 +72,7 @@ Readings of the paper (where 003 is garbled or silent; all overridable in :class
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -87,7 +88,14 @@ from ._common import (
     penalise_failed,
 )
 
-__all__ = ["Config003", "DGEVCSPlanning", "SITES_003", "OBJECTIVES", "capital_recovery_factor"]
+__all__ = [
+    "Config003",
+    "DGEVCSPlanning",
+    "SITES_003",
+    "OBJECTIVES",
+    "capital_recovery_factor",
+    "default_scenarios",
+]
 
 #: Candidate sites of 003 per case: (wind buses, PV buses, EVCS buses).
 SITES_003: dict[str, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]] = {
@@ -212,15 +220,18 @@ def _hourly(cfg: Config003, prices: tuple[float, float, float]) -> NDArray[np.fl
     return np.asarray(prices, dtype=np.float64)[tou_003().period_index()]
 
 
-def _default_scenarios(case: str) -> Any:
-    """003's four typical days (k-means++ with the pseudo-F statistic) from :mod:`grid.scenarios`."""
-    try:
-        from grid import scenarios as sc
-    except ImportError as exc:
-        raise ProblemConfigError(
-            "DGEVCSPlanning needs typical days: grid.scenarios is not available, pass scenarios="
-        ) from exc
-    return sc.typical_days_003()
+@functools.cache
+def default_scenarios(n_days: int = 4, seed: int = 0) -> Any:
+    """003's typical days (section 2): k-means++ over a real year, :func:`grid.scenarios.typical_days`.
+
+    The year is :func:`grid.profiles.reference_year` (TMY3 Greensboro NC weather, BDEW H0 load): 003's
+    planning-area data are not published. ``n_days=4`` fixes 003's four typical days (the pseudo-F
+    maximum of this year is at another k; pass ``n_days=None`` to use it). Cached per arguments.
+    """
+    from grid import profiles, scenarios
+
+    year = profiles.reference_year()
+    return scenarios.typical_days(year, np.random.default_rng(seed), k=n_days)
 
 
 class DGEVCSPlanning(Problem):
@@ -240,7 +251,7 @@ class DGEVCSPlanning(Problem):
         Candidate sites (default :data:`SITES_003` of the case).
     scenarios : ScenarioSet-like, optional
         Typical days with ``(n_scenarios, 24)`` ``load_pu``, ``pv_pu``, ``wind_pu`` and ``weight``
-        (day counts or probabilities); default 003's typical days from :mod:`grid.scenarios`.
+        (day counts or probabilities); default :func:`default_scenarios` ``(n_days, scenario_seed)``.
     config : Config003 or mapping, optional
         Model parameters; a mapping overrides fields of the default :class:`Config003`.
     norm_ref : list of 4 floats, optional
@@ -249,6 +260,9 @@ class DGEVCSPlanning(Problem):
         Lower-level solver (``"lp"`` is a slow reference).
     seed : int, optional
         Seed of the fleet sample (default ``config.fleet_seed``).
+    n_days, scenario_seed : int
+        Number of typical days and k-means++ seed of the default scenarios (ignored with
+        ``scenarios``).
     tol : float
         Power-flow tolerance.
     """
@@ -267,6 +281,8 @@ class DGEVCSPlanning(Problem):
         norm_ref: list[float] | tuple[float, ...] | None = None,
         dispatcher: str = "heuristic",
         seed: int | None = None,
+        n_days: int | None = 4,
+        scenario_seed: int = 0,
         tol: float = 1e-8,
     ) -> None:
         from grid import cases, dispatch, ev
@@ -338,7 +354,7 @@ class DGEVCSPlanning(Problem):
         self.n_wind, self.n_pv, self.n_evcs = n_w, n_p, n_e
 
         # ---- typical days
-        days = _default_scenarios(net.name) if scenarios is None else scenarios
+        days = default_scenarios(n_days, scenario_seed) if scenarios is None else scenarios
         load_pu = np.asarray(days.load_pu, dtype=np.float64)
         if load_pu.ndim != 2 or load_pu.shape[1] != 24:
             raise ProblemConfigError(f"scenarios.load_pu must be (n_scenarios, 24), got {load_pu.shape}")

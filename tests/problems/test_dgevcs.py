@@ -1,0 +1,310 @@
+"""DGEVCSPlanning (003's bi-level model): paper arithmetic, vectorised == reference, constraints,
+senses, schemes, determinism."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from grid import cases
+from grid.powerflow import solve
+from problems._common import ProblemConfigError
+from problems.dgevcs import Config003, DGEVCSPlanning, capital_recovery_factor
+
+
+class _Days:
+    """Two small synthetic typical days (a ScenarioSet stand-in; probabilities 0.4 / 0.6)."""
+
+    h = np.arange(24)
+    load_pu = np.stack(
+        [
+            0.5 + 0.4 * np.clip(np.sin(np.pi * (h - 5) / 18), 0, None),
+            0.45 + 0.3 * np.clip(np.sin(np.pi * (h - 6) / 16), 0, None),
+        ]
+    )
+    pv_pu = np.stack(
+        [np.clip(np.sin(np.pi * (h - 6) / 12), 0, None), 0.4 * np.clip(np.sin(np.pi * (h - 7) / 10), 0, None)]
+    )
+    wind_pu = np.stack([np.full(24, 0.5), 0.2 + 0.1 * np.cos(np.pi * h / 12)])
+    weight = np.array([0.4, 0.6])
+
+
+# 003 table 3 (IEEE 33): "13(10)" = 10 units at bus 13; EVCS kW.
+TABLE3 = {
+    1: {"wind": {13: 10, 23: 8, 31: 10}, "pv": {7: 7}, "evcs": {20: 309, 4: 254, 8: 288, 14: 211, 29: 296}},
+    2: {"wind": {13: 10, 23: 6, 31: 7}, "pv": {28: 7}, "evcs": {20: 290, 4: 150, 8: 387, 14: 248, 29: 173}},
+    3: {
+        "wind": {13: 8, 23: 3, 31: 9},
+        "pv": {7: 1, 21: 9, 28: 7},
+        "evcs": {20: 327, 4: 293, 8: 348, 14: 202, 29: 291},
+    },
+}
+# 003 table 5 investment, 10^4 CNY/yr.
+TABLE5_INVESTMENT = {1: 422.985, 2: 388.860, 3: 433.661}
+
+
+@pytest.fixture(scope="module")
+def scheme1() -> DGEVCSPlanning:
+    return DGEVCSPlanning("ieee33", scheme=1, scenarios=_Days())
+
+
+@pytest.fixture(scope="module")
+def scheme2() -> DGEVCSPlanning:
+    return DGEVCSPlanning("ieee33", scheme=2, scenarios=_Days())
+
+
+# ---------------------------------------------------------------- the paper's arithmetic
+def test_capital_recovery_factor_of_003():
+    assert capital_recovery_factor(0.08, 20) == pytest.approx(0.1018522, abs=1e-7)
+
+
+@pytest.mark.parametrize("scheme", [1, 2, 3])
+def test_investment_of_the_published_plans_matches_table5(scheme1, scheme):
+    vals = scheme1.compute(scheme1.encode_plan(TABLE3[scheme])[None])
+    assert vals["investment"][0] / 1e4 == pytest.approx(TABLE5_INVESTMENT[scheme], abs=0.01)
+    assert vals["dg_kw"][0] == {1: 3500, 2: 3000, 3: 3700}[scheme]  # table 3 capacities
+    assert vals["evcs_kw"][0] == {1: 1358, 2: 1248, 3: 1461}[scheme]
+
+
+def test_environmental_benefit_reproduces_table5_from_table7_energies():
+    cfg = Config003()
+    # 003 eq. (10) with table 2 and table 7's DG / charging energies (MWh) gives table 5 (10^4 CNY).
+    for dg_mwh, ev_mwh, published in ((12067, 5612, 86.689), (10537, 5220, 76.533), (10656, 5751, 78.627)):
+        env = 1000 * (dg_mwh * cfg.emission_value_cny_kwh + ev_mwh * cfg.ev_env_value_cny_kwh) / 1e4
+        assert env == pytest.approx(published, abs=0.01)
+
+
+def test_charging_satisfaction_reading_reproduces_table4_from_table6():
+    a1, a2 = Config003().alpha
+    for completion, unit_cost, f4 in (
+        (0.86162, 1.060, 0.911),
+        (0.80139, 1.155, 0.840),
+        (0.88299, 1.171, 0.866),
+    ):
+        assert a1 * completion + a2 / unit_cost == pytest.approx(f4, abs=1e-3)
+
+
+def test_profit_is_the_sum_of_its_parts_and_parts_follow_their_equations(scheme1):
+    cfg = scheme1.config
+    X = np.vstack([scheme1.encode_plan(TABLE3[s]) for s in (1, 2, 3)])
+    v = scheme1.compute(X)
+    total = (
+        v["sale"]
+        - v["purchase"]
+        + v["ev_revenue"]
+        + v["subsidy"]
+        - v["investment"]
+        - v["om"]
+        - v["loss_cost"]
+        + v["environment"]
+    )
+    np.testing.assert_allclose(v["profit"], total, rtol=1e-12)
+    env = 1000 * (
+        v["dg_energy_mwh"] * cfg.emission_value_cny_kwh + v["ev_energy_mwh"] * cfg.ev_env_value_cny_kwh
+    )
+    np.testing.assert_allclose(v["environment"], env, rtol=1e-12)
+    # The load and its sale price do not depend on the plan (table 5's first row is constant).
+    assert np.ptp(v["sale"]) == 0.0
+
+
+# ---------------------------------------------------------------- vectorised == plain reference
+def _reference(prob: DGEVCSPlanning, x: np.ndarray) -> dict[str, float]:
+    """Loss cost, F2 and F3 of one plan with plain loops over days and hours (one solve per hour)."""
+    cfg = prob.config
+    net = prob.net
+    plan = prob.decode(x)
+    disp = prob.lower_level(plan.loc[plan.kind == "evcs", "p_kw"].to_numpy()[None])
+    ev_kw = (disp.p_ch_kw - disp.p_dis_kw)[0, 0]  # (K, 24)
+    T = prob.days_per_scenario
+    loss_cost = f2 = f3 = 0.0
+    for s in range(len(T)):
+        eq_load = []
+        quality = 0.0
+        for t in range(24):
+            p = prob._load_pu[s, t] * net.p_kw.copy()
+            q = prob._load_pu[s, t] * net.q_kvar.copy()
+            dg = 0.0
+            for row in plan.itertuples():
+                i = int(np.atleast_1d(net.index_of(row.bus))[0])
+                if row.kind == "wind":
+                    p[i] -= row.p_kw * prob._wind_pu[s, t]
+                    dg += row.p_kw * prob._wind_pu[s, t]
+                elif row.kind == "pv":
+                    p[i] -= row.p_kw * prob._pv_pu[s, t]
+                    dg += row.p_kw * prob._pv_pu[s, t]
+            for k, b in enumerate(prob.evcs_buses):
+                p[int(np.atleast_1d(net.index_of(b))[0])] += ev_kw[k, t]
+            res = solve(net, p, q)
+            loss_cost += T[s] * prob._c_sale[t] * float(res.loss_kw)
+            vm = res.vm_pu
+            qual = (
+                (vm - cfg.v_min_pu)
+                / (cfg.v_rated_pu - cfg.v_min_pu)
+                * (cfg.v_max_pu - vm)
+                / (cfg.v_max_pu - cfg.v_rated_pu)
+            )
+            quality += float((qual * np.abs(p)).sum() / np.abs(p).sum())
+            eq_load.append(prob._load_pu[s, t] * net.p_kw.sum() + ev_kw[:, t].sum() - dg)
+        f2 += T[s] / 365 * quality / 24
+        f3 += T[s] / 365 * float(np.std(eq_load))
+    return {"loss_cost": loss_cost, "voltage_quality": f2, "load_fluctuation": f3}
+
+
+def test_vectorised_evaluation_equals_plain_reference(scheme1):
+    rng = np.random.default_rng(11)
+    X = rng.uniform(scheme1.xl, scheme1.xu, (4, scheme1.n_var))
+    X[0] = scheme1.encode_plan(TABLE3[1])
+    vals = scheme1.compute(X)
+    for k in range(len(X)):
+        ref = _reference(scheme1, X[k])
+        for key, value in ref.items():
+            assert vals[key][k] == pytest.approx(value, rel=1e-9), key
+
+
+def test_population_evaluation_equals_one_at_a_time(scheme1):
+    X = np.random.default_rng(5).uniform(scheme1.xl, scheme1.xu, (6, scheme1.n_var))
+    F, G = scheme1.evaluate(X, return_values_of=["F", "G"])
+    for k in range(len(X)):
+        Fk, Gk = scheme1.evaluate(X[k : k + 1], return_values_of=["F", "G"])
+        np.testing.assert_allclose(Fk[0], F[k], rtol=1e-12)
+        np.testing.assert_allclose(Gk[0], G[k], rtol=1e-12, atol=1e-15)
+
+
+def test_no_dg_and_small_stations_gives_the_base_feeder_with_ev_load():
+    prob = DGEVCSPlanning("ieee33", scheme=2, scenarios=_Days())
+    x = prob.encode([0, 0, 0], [0, 0, 0], [100.0] * 5)
+    v = prob.compute(x[None])
+    assert v["dg_energy_mwh"][0] == 0.0 and v["subsidy"][0] == 0.0
+    net = cases.load("ieee33")
+    base = solve(net, prob._load_pu[..., None] * net.p_kw, prob._load_pu[..., None] * net.q_kvar)
+    # EV load only adds loss.
+    base_cost = np.einsum("st,s,t->", base.loss_kw, prob.days_per_scenario, prob._c_sale)
+    assert v["loss_cost"][0] > base_cost
+
+
+# ---------------------------------------------------------------- constraints, senses, schemes
+def test_infeasible_plans_get_positive_violations(scheme1):
+    names = scheme1.constraint_names
+    too_much = scheme1.encode([10, 10, 10], [10, 10, 10], [300.0] * 5)  # 6000 kW > 5000 kW
+    ok = scheme1.encode_plan(TABLE3[1])
+    _, G = scheme1.evaluate(np.vstack([too_much, ok]), return_values_of=["F", "G"])
+    assert G[0, names.index("dg_total")] > 0
+    assert G[1, names.index("dg_total")] <= 0
+    tight = DGEVCSPlanning("ieee33", scheme=1, scenarios=_Days(), config={"v_min_pu": 0.97, "v_max_pu": 1.03})
+    _, G = tight.evaluate(
+        np.vstack([tight.encode([0, 0, 0], [0, 0, 0], [500.0] * 5)]), return_values_of=["F", "G"]
+    )
+    assert G[0, tight.constraint_names.index("v_low")] > 0
+
+
+def test_objective_senses_units_and_signs(scheme1):
+    assert scheme1.objective_names == [
+        "profit",
+        "voltage_quality",
+        "load_fluctuation",
+        "charging_satisfaction",
+    ]
+    assert scheme1.objective_senses == ["max", "max", "min", "max"]
+    assert scheme1.objective_units == ["CNY/yr", "pu", "kW", "pu"]
+    x = scheme1.encode_plan(TABLE3[1])
+    F = scheme1.evaluate(x[None], return_values_of=["F"])
+    v = scheme1.compute(x[None])
+    np.testing.assert_allclose(
+        F[0],
+        [-v["profit"][0], -v["voltage_quality"][0], v["load_fluctuation"][0], -v["charging_satisfaction"][0]],
+    )
+
+
+def test_bigger_stations_serve_more_charging(scheme2):
+    small = scheme2.encode([5, 5, 5], [0, 0, 0], [150.0] * 5)
+    big = scheme2.encode([5, 5, 5], [0, 0, 0], [500.0] * 5)
+    v = scheme2.compute(np.vstack([small, big]))
+    assert v["completion"][1] > v["completion"][0]
+    assert v["ev_energy_mwh"][1] > v["ev_energy_mwh"][0]
+
+
+def test_v2g_smooths_the_load_and_is_cheaper_for_users_than_plug_and_charge(scheme1, scheme2):
+    # 003's qualitative finding for the same plan: V2G lowers load fluctuation and unit charging cost.
+    x = scheme1.encode_plan(TABLE3[1])[None]
+    v1, v2 = scheme1.compute(x), scheme2.compute(x)
+    assert v1["load_fluctuation"][0] < v2["load_fluctuation"][0]
+    assert v1["unit_charging_cost"][0] < v2["unit_charging_cost"][0]
+    assert v1["charging_satisfaction"][0] > v2["charging_satisfaction"][0]
+    d2 = scheme2.lower_level(np.full((1, 5), 300.0))
+    assert np.all(d2.p_dis_kw == 0.0)  # plug-and-charge never discharges
+
+
+def test_scheme3_is_profit_only_and_composite_uses_eq16(scheme1):
+    s3 = DGEVCSPlanning("ieee33", scheme=3, scenarios=_Days())
+    assert s3.ev_mode == "v2g" and s3.objective_names == ["profit"]
+    ref = [2.0e7, 0.9, 400.0, 0.95]
+    comp = DGEVCSPlanning("ieee33", scheme=1, scenarios=_Days(), objectives=["composite"], norm_ref=ref)
+    x = comp.encode_plan(TABLE3[1])[None]
+    v = comp.compute(x)
+    expected = (
+        0.375 * v["profit"] / ref[0]
+        + 0.125 * v["voltage_quality"] / ref[1]
+        + 0.125 * ref[2] / v["load_fluctuation"]
+        + 0.375 * v["charging_satisfaction"] / ref[3]
+    )
+    F = comp.evaluate(x, return_values_of=["F"])
+    assert F[0, 0] == pytest.approx(-expected[0], rel=1e-12)
+
+
+def test_int_mask_bounds_and_decode(scheme1):
+    assert scheme1.n_var == 11
+    assert scheme1.int_mask.tolist() == [True] * 6 + [False] * 5
+    assert scheme1.xu.tolist() == [10.0] * 6 + [500.0] * 5
+    plan = scheme1.decode(scheme1.encode_plan(TABLE3[1]) + np.r_[0.3, -0.4, 0.2, 0, 0, 0, 0, 0, 0, 0, 0])
+    wind = plan[plan.kind == "wind"]
+    assert wind["bus"].tolist() == [13, 23, 31] and wind["units"].tolist() == [10, 8, 10]
+    assert plan.loc[plan.kind == "evcs", "p_kw"].sum() == pytest.approx(1358.0)
+
+
+def test_pge69_uses_the_papers_sites():
+    prob = DGEVCSPlanning("pge69", scenarios=_Days())
+    assert prob.wind_buses.tolist() == [10, 33, 38]
+    assert prob.pv_buses.tolist() == [21, 50, 66]
+    assert prob.evcs_buses.tolist() == [14, 32, 40, 45, 61]
+    F, G = prob.evaluate(
+        np.random.default_rng(0).uniform(prob.xl, prob.xu, (3, prob.n_var)), return_values_of=["F", "G"]
+    )
+    assert np.isfinite(F).all() and np.isfinite(G).all()
+
+
+# ---------------------------------------------------------------- determinism and configuration
+def test_same_seed_same_result_other_seed_other_fleet():
+    X = np.random.default_rng(2).uniform(0, 1, (5, 11))
+    a = DGEVCSPlanning("ieee33", scenarios=_Days(), seed=7)
+    b = DGEVCSPlanning("ieee33", scenarios=_Days(), seed=7)
+    c = DGEVCSPlanning("ieee33", scenarios=_Days(), seed=8)
+    X = a.xl + X * (a.xu - a.xl)
+    Fa, Fb, Fc = (p.evaluate(X, return_values_of=["F"]) for p in (a, b, c))
+    np.testing.assert_array_equal(Fa, Fb)
+    assert not np.array_equal(Fa, Fc)
+
+
+def test_config_overrides_and_bad_configuration():
+    prob = DGEVCSPlanning("ieee33", scenarios=_Days(), config={"evcs_max_kw": 800.0, "alpha": [0.5, 0.5]})
+    assert prob.xu[-1] == 800.0 and prob.config.alpha == (0.5, 0.5)
+    assert replace(Config003(), discount_rate=0.05).crf == pytest.approx(capital_recovery_factor(0.05, 20))
+    with pytest.raises(ProblemConfigError):
+        DGEVCSPlanning("ieee33", scenarios=_Days(), config={"no_such_field": 1})
+    with pytest.raises(ProblemConfigError):
+        DGEVCSPlanning("ieee33", scenarios=_Days(), scheme=4)
+    with pytest.raises(ProblemConfigError):
+        DGEVCSPlanning("ieee33", scenarios=_Days(), objectives=["profit", "cost"])
+    with pytest.raises(ProblemConfigError):
+        DGEVCSPlanning("ieee33", scenarios=_Days(), evcs_buses=[1, 4])  # the slack
+    with pytest.raises(ProblemConfigError):
+        Config003(v_min_pu=1.0)
+
+
+def test_default_typical_days_are_four_days_over_a_year():
+    prob = DGEVCSPlanning("ieee33")
+    assert prob._load_pu.shape == (4, 24)
+    assert prob.days_per_scenario.sum() == pytest.approx(365.0)
+    v = prob.compute(prob.encode_plan(TABLE3[1])[None])
+    assert v["pf_failed"][0] == 0.0 and 0.0 < v["voltage_quality"][0] < 1.0

@@ -230,6 +230,13 @@ def _sweep_kernel(
 
 
 # --------------------------------------------------------------------------- public API
+def _ro(a: NDArray, dtype: Any = np.float64) -> NDArray:
+    """A C-contiguous read-only view (a copy only if needed), so the kernel compiles one signature."""
+    out = np.ascontiguousarray(a, dtype=dtype).view()
+    out.flags.writeable = False
+    return out
+
+
 def _as_demand(name: str, a: Any, n_bus: int, net_name: str) -> NDArray[np.float64]:
     arr = np.asarray(a)
     if arr.dtype.kind == "c":
@@ -333,12 +340,12 @@ def solve(
         numba.set_num_threads(use)                 # thread-local in numba; restored below
     try:
         _sweep_kernel(
-            p2, q2,
-            np.ascontiguousarray(net.parent, dtype=np.int64),
-            np.ascontiguousarray(net.r_ohm / z_base),
-            np.ascontiguousarray(net.x_ohm / z_base),
-            np.ascontiguousarray(1.0 / net.tap),
-            np.ascontiguousarray(net.shunt_kvar / S_BASE_KVA),
+            _ro(p2), _ro(q2),
+            _ro(net.parent, np.int64),
+            _ro(net.r_ohm / z_base),
+            _ro(net.x_ohm / z_base),
+            _ro(1.0 / net.tap),
+            _ro(net.shunt_kvar / S_BASE_KVA),
             float(v0.real), float(v0.imag), base_current_a(net.base_kv),
             float(tol), int(max_iter), int(n_chunks),
             v, i, bl_kw, bl_kvar, loss_kw, loss_kvar, sp, sq, conv, iters,

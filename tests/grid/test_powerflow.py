@@ -10,7 +10,7 @@ from grid import cases
 from grid._bfs_reference import reference_bfs
 from grid.errors import InputShapeError
 from grid.network import Network
-from grid.powerflow import base_current_a, solve
+from grid.powerflow import _sweep_kernel, base_current_a, solve
 
 
 def random_demand(net: Network, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -80,6 +80,10 @@ def test_batch_axes_and_broadcasting() -> None:
     assert empty.v_pu.shape == (0, 33) and empty.n_failed == 0
     ints = solve(net, net.p_kw.astype(int), net.q_kvar.astype(int))
     np.testing.assert_array_equal(ints.v_pu, single.v_pu)
+    strided = solve(net, np.asfortranarray(p), q[::-1][::-1])
+    np.testing.assert_array_equal(strided.v_pu, flat.v_pu)
+    # read-only, writable, broadcast, int and strided inputs all share one compiled signature
+    assert len(_sweep_kernel.signatures) == 1
 
 
 @pytest.mark.parametrize(

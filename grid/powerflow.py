@@ -32,8 +32,18 @@ Model (balanced single-phase equivalent of a three-phase feeder)
 * Results of a converged case come from the last sweep: branch currents from the previous
   voltages, voltages from those currents. Power balance therefore holds to ``O(tol)``.
 * A case that does not converge within ``max_iter`` sweeps, or whose iterate becomes non-finite or
-  blows up, gets ``converged = False``, its iteration count, and ``nan`` in every other result
-  field (voltages, currents, losses, slack power): never a silent wrong number, never an exception.
+  blows up (a step ``|dV| >= 1000`` pu ends it early), gets ``converged = False``, its iteration
+  count, and ``nan`` in every other result field (voltages, currents, losses, slack power): never a
+  silent wrong number, never an exception. Other cases of the batch are unaffected.
+
+Inputs and performance
+----------------------
+* ``p_kw`` and ``q_kvar`` must each carry the bus axis last (a scalar is refused as ambiguous);
+  their batch axes broadcast, so one ``(n_bus,)`` reactive profile may serve a whole batch.
+* Memory: the result arrays, plus one copy of an input only where it is broadcast, strided or not
+  float64, plus a few ``n_bus`` scratch arrays per chunk of cases; nothing is allocated inside the
+  iteration loop. Batches under ``_PARALLEL_MIN_WORK`` bus-cases run on the calling thread.
+* Throughput: ``python -m benchmarks.powerflow`` (warm, compile excluded).
 
 Example
 -------
@@ -161,20 +171,22 @@ def _sweep_kernel(
             it = 0
             while it < max_iter:
                 it += 1
-                # load current I = conj(S / V) + j b V  (constant power + constant admittance shunt)
+                # load current I = conj(S / V) + j b V (constant power + constant admittance shunt);
+                # a ZIP load would scale S by |V|**alpha here (Shirmohammadi et al. 1988, step 1)
                 for k in range(n_bus):
                     a = vr[k]
                     b = vi[k]
                     inv = 1.0 / (a * a + b * b)
                     jr[k] = (pp[k] * a + qq[k] * b) * inv - shunt_pu[k] * b
                     ji[k] = (pp[k] * b - qq[k] * a) * inv + shunt_pu[k] * a
-                # backward sweep: children (larger index) into parents, referred through the tap
+                # backward sweep (Shirmohammadi et al. 1988, step 2): children (larger index) into
+                # parents, referred through the ideal tap (I_primary = I_secondary / t)
                 for k in range(n_bus - 1, 0, -1):
                     m = parent[k]
                     t = inv_tap[k - 1]
                     jr[m] += jr[k] * t
                     ji[m] += ji[k] * t
-                # forward sweep: V[k] = V[parent] / tap - Z J, tracking max |dV|^2
+                # forward sweep (step 3): V[k] = V[parent] / tap - Z J, tracking max |dV|^2 (step 4)
                 dmax = 0.0
                 for k in range(1, n_bus):
                     m = parent[k]

@@ -299,9 +299,9 @@ def _components(items: Any, kind: str, src: str) -> list[tuple[Component, dict[s
     for i, item in enumerate(items, start=1):
         where = f"{section} #{i}"
         _typed(item, dict, where)
-        _check_keys(item, allowed, where)
         name = _need(item, "name", str, where)
         where = f"{section} #{i} ({name})"
+        _check_keys(item, allowed, where)
         label = _label(item.get("label", name.replace(":", "."). replace("/", ".")), f"{where}.label")
         if label in labels:
             raise ConfigError(f"{where}.label: duplicate label {label!r}; give each entry its own label")

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from optim.config import Component, RunSpec, Termination
+from optim.run import FailedRun, RunRecord, execute_spec, run
+
+ZDT = dict(problem_params={"n_var": 5}, algorithm_params={"pop_size": 20})
+
+
+def test_record_contents():
+    rec = run("zdt1", "pymoo_nsga2", {"n_gen": 6}, seed=3, **ZDT)
+    assert isinstance(rec, RunRecord)
+    assert rec.n_eval == 120 and rec.seed == 3 and rec.termination == {"n_gen": 6}
+    n = len(rec.F)
+    assert rec.X.shape == (n, 5) and rec.F.shape == (n, 2) and rec.G.shape == (n, 0)
+    assert rec.feasible.all() and rec.plans is None
+    assert rec.pop_X.shape == (20, 5)
+    h = rec.history
+    assert list(h["n_gen"]) == list(range(1, 7))
+    assert list(h["n_eval"]) == [20 * g for g in range(1, 7)]
+    assert {"feasible_share", "best_f0", "best_f1", "hv", "igd"} <= set(h.columns)
+    assert (np.diff(h["igd"]) <= 1e-12).sum() >= 1  # igd is tracked
+    last = rec.fronts[rec.fronts["n_gen"] == 6][["f0", "f1"]].to_numpy()
+    np.testing.assert_array_equal(np.sort(last, axis=0), np.sort(rec.F, axis=0))
+    assert rec.versions["pymoo"].startswith("0.6")
+
+
+def test_same_seed_same_record_other_seed_differs():
+    a = run("zdt1", "pymoo_nsga2", 5, seed=11, **ZDT)
+    b = run("zdt1", "pymoo_nsga2", 5, seed=11, **ZDT)
+    c = run("zdt1", "pymoo_nsga2", 5, seed=12, **ZDT)
+    np.testing.assert_array_equal(a.F, b.F)
+    np.testing.assert_array_equal(a.pop_X, b.pop_X)
+    assert not np.array_equal(a.pop_X, c.pop_X)
+
+
+def test_constraints_plans_names_and_units():
+    rec = run("optim_test_problems:Planned", "pymoo_nsga2", {"n_eval": 200}, seed=1,
+              algorithm_params={"pop_size": 20})
+    assert rec.objective_names == ("cost_cny", "neg_profit")
+    assert rec.objective_units == ("CNY", "CNY")
+    assert rec.G.shape == (len(rec.F), 1)
+    assert rec.feasible.all() and (rec.X[:, 0] >= 0.1 - 1e-12).all()
+    assert len(rec.plans) == len(rec.F)
+    assert rec.plans[0]["size_kw"].iloc[0] == pytest.approx(100 * rec.X[0, 0])
+    assert "best_cost_cny" in rec.history.columns
+    assert rec.n_eval >= 200
+
+
+def test_single_objective_run():
+    rec = run("f1", "pymoo_ga", 5, seed=0, problem_params={"n_var": 3}, algorithm_params={"pop_size": 10})
+    assert rec.F.shape == (1, 1)
+    assert rec.history["best_f0"].iloc[-1] == pytest.approx(rec.F[0, 0])
+
+
+def _spec(problem: str, params: dict) -> dict:
+    algo = Component("pymoo_nsga2", "a", (("pop_size", 10),))
+    return RunSpec("x", Component(problem, "p", tuple(params.items())), algo,
+                   Termination("n_gen", 3), 0, 5).to_dict()
+
+
+def test_failing_problem_comes_back_as_failed_run():
+    out = execute_spec(_spec("optim_test_problems:Boom", {"fail_after": 1}))
+    assert isinstance(out, FailedRun)
+    assert out.error == "RuntimeError: boom: the problem failed on purpose"
+    assert "Traceback" in out.traceback and "_evaluate" in out.traceback
+    ok = execute_spec(_spec("optim_test_problems:Boom", {"fail_after": 100}))
+    assert isinstance(ok, RunRecord) and ok.n_eval == 30

@@ -197,7 +197,8 @@ def gather(out: str | Path, cfg: CampaignConfig | None = None) -> pd.DataFrame:
     Writes ``results.parquet`` (tidy: problem, algorithm, replicate, seed, indicator, value),
     ``runs.parquet`` and ``convergence.parquet``; returns the tidy table. Indicators are normalised
     per problem over the true front where known, else over the merged front of all its runs
-    (:mod:`optim.indicators`); the table says which in ``reference`` ("true" / "merged").
+    (:mod:`optim.indicators`); the table says which in ``reference`` ("true" / "merged"; for
+    single-objective problems "optimum" when ``gap`` is measured to a known optimum, else "none").
     """
     out = Path(out)
     if cfg is None:
@@ -226,13 +227,15 @@ def gather(out: str | Path, cfg: CampaignConfig | None = None) -> pd.DataFrame:
             fcols = [c for c in fr.columns if c.startswith("f") and c[1:].isdigit()]
             fronts[s.run_id] = fr.loc[fr["feasible"], fcols].to_numpy(dtype=float)
         true_pf, optimum = _problem_reference(ok[0])
-        n_obj = len([c for c in fcols])
+        n_obj = len(fcols)
         if true_pf is not None:
             ref, kind = true_pf, "true"
         else:
             ref, kind = merged_front(list(fronts.values())), "merged"
             if ref.size == 0:
                 ref = np.zeros((0, n_obj))
+        if n_obj == 1:
+            kind = "optimum" if optimum is not None else "none"
         norm = Normalisation.from_front(ref) if n_obj > 1 and len(ref) else None
         for s in ok:
             if n_obj > 1 and norm is None:  # no feasible point in any run

@@ -34,7 +34,10 @@ Model (balanced single-phase equivalent of a three-phase feeder)
 * A case that does not converge within ``max_iter`` sweeps, or whose iterate becomes non-finite or
   blows up (a step ``|dV| >= 1000`` pu ends it early), gets ``converged = False``, its iteration
   count, and ``nan`` in every other result field (voltages, currents, losses, slack power): never a
-  silent wrong number, never an exception. Other cases of the batch are unaffected.
+  silent wrong number, never an exception. Other cases of the batch are unaffected. BFS converges
+  linearly and slows near voltage collapse (ieee33 at uniform load scaling 1, 3, 3.6: 8, 19, 87
+  sweeps at tol 1e-8; 4x and beyond diverge), so a hopeless case costs ``max_iter`` sweeps: no
+  heuristic guesses divergence earlier, and a point close to collapse may need ``max_iter > 100``.
 
 Inputs and performance
 ----------------------

@@ -5,6 +5,7 @@ Everything here is vectorised over a leading candidate axis; nothing loops per c
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +22,7 @@ __all__ = [
     "penalise_failed",
     "scenario_weights",
     "as_float_vector",
+    "default_scenarios",
 ]
 
 #: Objective value given to a candidate whose power flow did not converge. Finite on purpose: pymoo's
@@ -105,3 +107,17 @@ def scenario_weights(weight: Sequence[float] | NDArray[np.float64]) -> NDArray[n
             f"scenario weights must be a non-empty vector of non-negative numbers, got {w}"
         )
     return w / w.sum()
+
+
+@functools.cache
+def default_scenarios(n_days: int = 4, seed: int = 0) -> Any:
+    """003's typical days (section 2): k-means++ over a real year, :func:`grid.scenarios.typical_days`.
+
+    The year is :func:`grid.profiles.reference_year` (TMY3 Greensboro NC weather, BDEW H0 load): 003's
+    planning-area data are not published. ``n_days=4`` fixes 003's four typical days (the pseudo-F
+    maximum of this year is at another k; pass ``n_days=None`` to use it). Cached per arguments.
+    """
+    from grid import profiles, scenarios
+
+    year = profiles.reference_year()
+    return scenarios.typical_days(year, np.random.default_rng(seed), k=n_days)

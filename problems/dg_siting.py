@@ -85,6 +85,7 @@ from ._common import (
     band_violation,
     bus_matrix,
     current_violation,
+    default_scenarios,
     penalise_failed,
     round_index,
     scenario_weights,
@@ -132,8 +133,10 @@ class DGSiting(Problem):
         Bound on total installed DG; default the feeder's nominal active load.
     load_level : float
         Load multiplier for the single-level mode.
-    scenarios : ScenarioSet-like, optional
-        Typical days (see the module docstring).
+    scenarios : ScenarioSet-like or "typical_days", optional
+        Typical days (see the module docstring); the string ``"typical_days"`` (usable from a
+        campaign TOML) means 003's four typical days of the reference year
+        (:func:`problems._common.default_scenarios`).
     duplicates : {"merge", "forbid"}
         Handling of two DGs at the same bus (see the module docstring).
     tol : float
@@ -217,6 +220,12 @@ class DGSiting(Problem):
         self.tol = float(tol)
 
         # Per-type generation profiles (n_types, n_scenarios, 24) and load profile (n_scenarios, 24).
+        if isinstance(scenarios, str):
+            if scenarios != "typical_days":
+                raise ProblemConfigError(
+                    f"scenarios must be a ScenarioSet or 'typical_days', got {scenarios!r}"
+                )
+            scenarios = default_scenarios(4, 0)
         self.scenarios = scenarios
         if scenarios is None:
             self._prob = None

@@ -72,7 +72,6 @@ Readings of the paper (where 003 is garbled or silent; all overridable in :class
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -85,6 +84,7 @@ from ._common import (
     ProblemConfigError,
     bus_matrix,
     current_violation,
+    default_scenarios,
     penalise_failed,
 )
 
@@ -218,20 +218,6 @@ def _hourly(cfg: Config003, prices: tuple[float, float, float]) -> NDArray[np.fl
     from grid.tariffs import tou_003
 
     return np.asarray(prices, dtype=np.float64)[tou_003().period_index()]
-
-
-@functools.cache
-def default_scenarios(n_days: int = 4, seed: int = 0) -> Any:
-    """003's typical days (section 2): k-means++ over a real year, :func:`grid.scenarios.typical_days`.
-
-    The year is :func:`grid.profiles.reference_year` (TMY3 Greensboro NC weather, BDEW H0 load): 003's
-    planning-area data are not published. ``n_days=4`` fixes 003's four typical days (the pseudo-F
-    maximum of this year is at another k; pass ``n_days=None`` to use it). Cached per arguments.
-    """
-    from grid import profiles, scenarios
-
-    year = profiles.reference_year()
-    return scenarios.typical_days(year, np.random.default_rng(seed), k=n_days)
 
 
 class DGEVCSPlanning(Problem):

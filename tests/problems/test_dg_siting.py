@@ -231,3 +231,14 @@ def test_int_mask_marks_the_site_variables():
 def test_bad_configuration_raises_a_named_error(kwargs):
     with pytest.raises(ProblemConfigError):
         DGSiting("ieee33", **kwargs)
+
+
+def test_typical_days_by_name_for_campaign_files():
+    prob = DGSiting(
+        "ieee33", n_dg=2, scenarios="typical_days", dg_type=["pv", "wind"], objectives=["loss", "vmin"]
+    )
+    assert prob.objective_units == ["kWh/day", "pu"]
+    F, G = _eval(prob, prob.encode([14, 30], [800.0, 800.0]))
+    assert 0 < F[0, 0] < 24 * 202.68 and np.isfinite(G).all()
+    with pytest.raises(ProblemConfigError):
+        DGSiting("ieee33", scenarios="winter")

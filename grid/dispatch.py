@@ -73,6 +73,7 @@ from .ev import (
     ClusterSet,
     StationLimits,
     VehicleSet,
+    slot_overlap,
     station_limits,
     uncoordinated_load_kw,
     v2g_clusters,
@@ -147,11 +148,11 @@ def dispatch_model(vehicles: VehicleSet, v2g: ArrayLike | None = None) -> Statio
     pc = vehicles.subset(~mask)
     grp = vehicles.subset(mask)
     u = uncoordinated_load_kw(pc)
-    u_stored = uncoordinated_load_kw(
-        VehicleSet(
-            **{f: getattr(pc, f) for f in pc.__dataclass_fields__ if f not in ("charger_kw",)},
-            charger_kw=pc.charger_kw * pc.efficiency,
-        )
+    u_stored = np.zeros_like(u)  # battery side: eta * load, per vehicle
+    np.add.at(
+        u_stored,
+        pc.station,
+        slot_overlap(pc.arrival_h, pc.charge_h) * (pc.charger_kw * pc.efficiency)[:, None],
     )
     need = np.zeros((vehicles.n_stations, N_HOURS))
     dep_slot = (np.ceil(grp.arrival_h + grp.dwell_h).astype(np.int64) - 1) % N_HOURS
@@ -268,27 +269,103 @@ def _uncoordinated(model: StationFleet, cap: NDArray[np.float64]):
 
 
 @njit(cache=True)
-def _fill(order, lo, hi, energy, a, out, price):
-    """Valley filling: put ``energy`` (grid kWh) into window positions ``lo <= i < hi`` in ``order``
-    (cheapest first) up to ``a[i]``; writes ``out`` and returns (leftover, cost)."""
+def _fill(order, lo, hi, skip_lo, skip_hi, energy, a, out, price, pre_end, pre_cap):
+    """Valley filling: put ``energy`` (grid kWh) into window positions ``lo <= i < hi`` outside
+    ``[skip_lo, skip_hi)``, cheapest first (``order``), up to ``a[i] - out[i]``; positions
+    ``i < pre_end`` take at most ``pre_cap`` in total. Adds to ``out``; returns (leftover, cost)."""
     cost = 0.0
     rem = energy
     for q in range(order.shape[0]):
         if rem <= 1e-12:
             break
         i = order[q]
-        if i < lo or i >= hi:
+        if i < lo or i >= hi or (skip_lo <= i < skip_hi):
             continue
-        x = min(a[i], rem)
+        x = min(a[i] - out[i], rem)
+        if i < pre_end:
+            x = min(x, pre_cap)
         if x > 0.0:
             out[i] += x
             rem -= x
             cost += x * price[i]
+            if i < pre_end:
+                pre_cap -= x
     return rem, cost
 
 
 @njit(cache=True)
-def _plan_kernel(avail, arr_slot, win, e_arr, e_req, e_min, eta, station, c_ch, c_dis, max_block):
+def _plan_one(
+    a, a_dis, c, v, L, e_arr, e_req, e_min, e_max, ek, max_block, charge_first, best_ch, best_dis, trial, dis
+):
+    """Best plan of one cluster over its window positions ``0..L-1`` (grid kW per position).
+
+    Plan = charge in [0, s), one discharge block [s, s+m), charge in [s+m, L) (003 fig. 2); the
+    best (s, m) by cost, or no discharge. With ``charge_first`` (003) the first charge delivers the
+    whole requirement before the block; otherwise only what the block needs above SOC_min.
+    ``a``/``a_dis`` are the charge/discharge power available per position. Writes ``best_ch``,
+    ``best_dis``; returns the energy (grid kWh) that could not be charged.
+    """
+    order = np.argsort(c[:L], kind="mergesort")
+    g1 = max(e_req - e_arr, 0.0) / ek
+    best_ch[:] = 0.0
+    best_dis[:] = 0.0
+    # option without discharge: valley filling over the whole stay
+    short, best = _fill(order, 0, L, 0, 0, g1, a, best_ch, c, 0, 0.0)
+    d_batt = max(e_req - e_min, 0.0)  # 003 eq. (28): never below SOC_min
+    if d_batt <= 1e-9 or short > 1e-9:
+        return short
+    s0 = 1 if charge_first else 0
+    for s in range(s0, L - 1):
+        cap_before = 0.0
+        for i in range(s):
+            cap_before += a[i]
+        for m in range(1, min(max_block, L - 1 - s) + 1):
+            cap_after = 0.0
+            for i in range(s + m, L):
+                cap_after += a[i]
+            d_max = min(d_batt, ek * ek * cap_after)  # recharged before departure, eq. (29)
+            if not charge_first:
+                d_max = min(d_max, e_arr + ek * cap_before - e_min)
+            if d_max <= 1e-9:
+                break
+            dis[:] = 0.0
+            rev = 0.0
+            removed = 0.0
+            for i in range(s, s + m):  # one contiguous discharge block
+                x = min(a_dis[i], (d_max - removed) * ek)
+                dis[i] = x
+                rev += x * v[i]
+                removed += x / ek
+            if removed <= 1e-9:
+                continue
+            trial[:] = 0.0
+            if charge_first:  # 003: the whole first charge before the discharge
+                left, cost_c = _fill(order, 0, s, 0, 0, g1, a, trial, c, 0, 0.0)
+                if left > 1e-9:
+                    continue
+                left, cost_r = _fill(order, s + m, L, 0, 0, removed / ek, a, trial, c, 0, 0.0)
+            else:
+                a_min = max(0.0, (e_min + removed - e_arr) / ek)
+                left, cost_c = _fill(order, 0, s, 0, 0, a_min, a, trial, c, 0, 0.0)
+                if left > 1e-9:
+                    continue
+                room = max(0.0, (e_max - e_arr) / ek - a_min)  # SOC_max before the block
+                rest = g1 + removed / ek - a_min
+                left, cost_r = _fill(order, 0, L, s, s + m, rest, a, trial, c, s, room)
+            if left > 1e-9:
+                continue
+            tot = cost_c + cost_r - rev
+            if tot < best - 1e-9:
+                best = tot
+                best_ch[:] = trial
+                best_dis[:] = dis
+    return 0.0
+
+
+@njit(cache=True)
+def _plan_kernel(
+    avail, arr_slot, win, e_arr, e_req, e_min, e_max, eta, station, c_ch, c_dis, max_block, charge_first
+):
     """Uncapped cluster plans for every price row: (P, K, 24) charge and discharge, grid kW."""
     n_p = c_ch.shape[0]
     n_k = avail.shape[0]
@@ -297,9 +374,7 @@ def _plan_kernel(avail, arr_slot, win, e_arr, e_req, e_min, eta, station, c_ch, 
     a = np.zeros(24)
     c = np.zeros(24)
     v = np.zeros(24)
-    tmp = np.zeros(24)
-    best_ch = np.zeros(24)
-    best_dis = np.zeros(24)
+    w = np.zeros((4, 24))
     for p in range(n_p):
         for k in range(n_k):
             L = win[k]
@@ -309,49 +384,28 @@ def _plan_kernel(avail, arr_slot, win, e_arr, e_req, e_min, eta, station, c_ch, 
                 a[i] = avail[k, t]
                 c[i] = c_ch[p, j, t]
                 v[i] = c_dis[p, j, t]
-            order = np.argsort(c[:L], kind="mergesort")
-            g1 = max(e_req[k] - e_arr[k], 0.0) / eta[k]
-            # option without discharge: valley filling over the whole stay
-            best_ch[:L] = 0.0
-            best_dis[:L] = 0.0
-            _, best = _fill(order, 0, L, g1, a, best_ch, c)
-            d_batt = max(e_req[k] - e_min[k], 0.0)  # 003 eq. (28): not below SOC_min
-            if d_batt > 1e-9:
-                for s in range(1, L - 1):
-                    tmp[:L] = 0.0
-                    left, cost_i = _fill(order, 0, s, g1, a, tmp, c)  # first charge completes before s
-                    if left > 1e-9:
-                        continue
-                    for m in range(1, min(max_block, L - 1 - s) + 1):
-                        cap_r = 0.0
-                        for i in range(s + m, L):
-                            cap_r += a[i]
-                        rem_b = min(d_batt, eta[k] * eta[k] * cap_r)  # must be rechargeable (eq. (29))
-                        if rem_b <= 1e-9:
-                            break
-                        trial = tmp.copy()
-                        dis = np.zeros(24)
-                        rev = 0.0
-                        removed = 0.0
-                        for i in range(s, s + m):  # one contiguous discharge block
-                            x = min(a[i], (rem_b - removed) * eta[k])
-                            dis[i] = x
-                            rev += x * v[i]
-                            removed += x / eta[k]
-                        if removed <= 1e-9:
-                            continue
-                        left_r, cost_r = _fill(order, s + m, L, removed / eta[k], a, trial, c)
-                        if left_r > 1e-9:
-                            continue
-                        tot = cost_i - rev + cost_r
-                        if tot < best - 1e-9:
-                            best = tot
-                            best_ch[:L] = trial[:L]
-                            best_dis[:L] = dis[:L]
+            _plan_one(
+                a,
+                a,
+                c,
+                v,
+                L,
+                e_arr[k],
+                e_req[k],
+                e_min[k],
+                e_max[k],
+                eta[k],
+                max_block,
+                charge_first,
+                w[0],
+                w[1],
+                w[2],
+                w[3],
+            )
             for i in range(L):
                 t = (arr_slot[k] + i) % 24
-                plan_ch[p, k, t] = best_ch[i]
-                plan_dis[p, k, t] = best_dis[i]
+                plan_ch[p, k, t] = w[0, i]
+                plan_dis[p, k, t] = w[1, i]
     return plan_ch, plan_dis
 
 
@@ -368,12 +422,18 @@ def _apply_kernel(
     win,
     e_arr,
     e_req,
+    e_min,
+    e_max,
     eta,
     station,
     c_ch,
+    c_dis,
     n_st,
+    max_block,
+    charge_first,
 ):
-    """Apply plans per candidate and scenario against the capacity left; fallback valley filling."""
+    """Apply plans per candidate and scenario against the capacity left; a cluster whose plan does
+    not fit is valley-filled on the capacity left, without discharge."""
     n_c, n_s = row.shape
     out_ch = np.zeros((n_c, n_s, n_st, 24))
     out_dis = np.zeros((n_c, n_s, n_st, 24))
@@ -382,7 +442,10 @@ def _apply_kernel(
     rch = np.zeros((n_st, 24))
     rdis = np.zeros((n_st, 24))
     a = np.zeros(24)
+    a_dis = np.zeros(24)
     c = np.zeros(24)
+    v = np.zeros(24)
+    w = np.zeros((4, 24))
     x = np.zeros(24)
     dis_t = np.zeros(24)
     for ci in range(n_c):
@@ -400,23 +463,41 @@ def _apply_kernel(
                     if plan_ch[p, k, t] > rch[j, t] + 1e-9 or plan_dis[p, k, t] > rdis[j, t] + 1e-9:
                         fits = False
                         break
-                x[:L] = 0.0
-                dis_t[:L] = 0.0
+                short = 0.0
                 if fits:
                     for i in range(L):
                         t = (arr_slot[k] + i) % 24
                         x[i] = plan_ch[p, k, t]
                         dis_t[i] = plan_dis[p, k, t]
-                    short = 0.0
-                else:  # capacity-limited valley filling, no discharge
+                else:  # capacity is short: valley filling on what is left, no discharge
                     for i in range(L):
                         t = (arr_slot[k] + i) % 24
                         a[i] = min(avail[k, t], max(rch[j, t], 0.0))
+                        a_dis[i] = min(avail[k, t], max(rdis[j, t], 0.0))
                         c[i] = c_ch[p, j, t]
-                    order = np.argsort(c[:L], kind="mergesort")
-                    g1 = max(e_req[k] - e_arr[k], 0.0) / eta[k]
-                    left, _ = _fill(order, 0, L, g1, a, x, c)
+                        v[i] = c_dis[p, j, t]
+                    left = _plan_one(
+                        a,
+                        a_dis,
+                        c,
+                        v,
+                        L,
+                        e_arr[k],
+                        e_req[k],
+                        e_min[k],
+                        e_max[k],
+                        eta[k],
+                        0,
+                        charge_first,
+                        w[0],
+                        w[1],
+                        w[2],
+                        w[3],
+                    )
                     short = left * eta[k]
+                    for i in range(L):
+                        x[i] = w[0, i]
+                        dis_t[i] = w[1, i]
                 unserved[ci, si, j] += short
                 e = e_arr[k]
                 for i in range(L):
@@ -443,6 +524,7 @@ def dispatch_heuristic(
     value_discharge: ArrayLike,
     *,
     max_discharge_hours: int = 6,
+    charge_first: bool = True,
     penalty_cny_kwh: float = PENALTY_CNY_KWH,
 ) -> DispatchResult:
     """003's cluster V2G dispatch for a batch of candidates and scenarios (numba).
@@ -457,6 +539,10 @@ def dispatch_heuristic(
         CNY/kWh, broadcastable to ``(n_candidates, n_scenarios, n_stations, 24)``.
     max_discharge_hours:
         Longest discharge block searched.
+    charge_first:
+        003's rule: discharge only after the first charge has delivered the whole requirement.
+        ``False`` lets a cluster discharge earlier (after charging only what keeps it above
+        SOC_min); it stays one discharge block per day.
     penalty_cny_kwh:
         Cost of unserved energy in the reported objective.
 
@@ -478,11 +564,13 @@ def dispatch_heuristic(
         cl.energy_arrival_kwh,
         cl.energy_required_kwh,
         cl.energy_min_kwh,
+        cl.energy_max_kwh,
         eta,
         cl.station.astype(np.int64),
         c_rows,
         d_rows,
         int(max_discharge_hours),
+        bool(charge_first),
     )
     u_eff, pc_unserved = _uncoordinated(model, cap)
     rc_ch = np.ascontiguousarray(cap[..., None] - u_eff)
@@ -501,10 +589,15 @@ def dispatch_heuristic(
         win,
         cl.energy_arrival_kwh,
         cl.energy_required_kwh,
+        cl.energy_min_kwh,
+        cl.energy_max_kwh,
         eta,
         cl.station.astype(np.int64),
         c_rows,
+        d_rows,
         n_st,
+        int(max_discharge_hours),
+        bool(charge_first),
     )
     return _result(model, pc, pd, u_eff, pc_unserved, ch, dis, energy, unserved, penalty_cny_kwh, "heuristic")
 

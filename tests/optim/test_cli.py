@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from optim.cli import main
+
+CONFIG = """
+[campaign]
+name = "cli"
+seed = 3
+seeds = 2
+output = "{out}"
+[campaign.termination]
+n_gen = 6
+
+[[problem]]
+name = "optim_test_problems:Planned"
+label = "planned"
+
+[[problem]]
+name = "dtlz2"
+params = {{ n_obj = 3, n_var = 5 }}
+
+[[algorithm]]
+name = "pymoo_nsga2"
+params = {{ pop_size = 12 }}
+
+[[algorithm]]
+name = "nsga3"
+params = {{ n_partitions = 3 }}
+"""
+
+
+def test_list(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("zdt1", "dtlz2", "nsga3", "moead", "pymoo_pso"):
+        assert f"  {name} " in out
+    assert main(["list", "algorithms", "-v"]) == 0
+    out = capsys.readouterr().out
+    assert "n_partitions = None" in out and "zdt1" not in out
+
+
+def test_help_everywhere(capsys):
+    for argv in (["--help"], ["campaign", "--help"], ["run", "--help"], ["report", "--help"],
+                 ["bench", "--help"], ["quickstart", "--help"], ["list", "--help"]):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 0
+        assert "usage: optim" in capsys.readouterr().out
+
+
+def test_run_prints_and_writes(tmp_path, capsys):
+    rc = main(["run", "zdt1", "pymoo_nsga2", "--n-gen", "3", "--seed", "4", "-p", "n_var=4",
+               "-a", "pop_size=8", "--output", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert rc == 0 and "24 evaluations" in out and "f0: best" in out
+    meta = json.loads((tmp_path / "runs" / "zdt1__pymoo_nsga2__seed4" / "meta.json").read_text())
+    assert meta["status"] == "ok" and meta["n_eval"] == 24
+    assert meta["spec"]["problem"]["params"] == {"n_var": 4}
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (["run", "zdt1", "nsga9"], "optim: error: unknown algorithm 'nsga9'"),
+        (["run", "zdt1", "pymoo_nsga2", "-a", "pop=3"], "optim: error: unknown parameter 'pop'"),
+        (["run", "zdt1", "pymoo_nsga2", "-a", "pop_size"], "optim: error: -a 'pop_size': expected KEY=VALUE"),
+        (["campaign", "missing.toml"], "optim: error: missing.toml: cannot read campaign file"),
+        (["report", "nowhere"], "optim: error: nowhere: not a campaign directory"),
+        (["bench", "no_such_bench"], "optim: error: bench no_such_bench: no benchmarks/no_such_bench.py"),
+    ],
+)
+def test_errors_are_one_line_on_stderr(argv, match, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(match) and err.count("\n") == 1
+
+
+def test_campaign_then_report(tmp_path, capsys):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(CONFIG.format(out=(tmp_path / "out").as_posix()))
+    assert main(["campaign", str(cfg), "--n-jobs", "1", "--no-progress"]) == 0
+    report = Path(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report == (tmp_path / "out" / "report.html").resolve() and report.is_file()
+    html = report.read_text()
+    assert html.count("data:image/png;base64,") >= 6 and "<table" in html
+    assert "Knee-point plan" in html and "size_kw" in html  # the decoded plan of Planned
+    assert "cost_cny [CNY]" in html and "Friedman" in html
+    assert main(["report", str(tmp_path / "out"), "--format", "md"]) == 0
+    md = Path(capsys.readouterr().out.strip())
+    assert md.suffix == ".md" and "![" in md.read_text() and any((md.parent / "report_files").iterdir())
+
+
+def test_quickstart_ends_with_the_report_path(tmp_path, capsys):
+    assert main(["quickstart", "--output", str(tmp_path / "qs"), "--no-progress"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert Path(last) == (tmp_path / "qs" / "report.html").resolve() and Path(last).is_file()
+
+
+def test_bench_runs_the_repository_module(tmp_path, monkeypatch, capfd):
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "__init__.py").write_text("")
+    code = "import sys\nprint('hello', *sys.argv[1:])\nsys.exit(3)\n"
+    (tmp_path / "benchmarks" / "hello.py").write_text(code)
+    monkeypatch.chdir(tmp_path)
+    assert main(["bench", "hello", "--size", "2"]) == 3
+    assert capfd.readouterr().out.strip() == "hello --size 2"

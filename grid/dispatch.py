@@ -418,23 +418,22 @@ def _apply_kernel(
     rc_dis,
     proc_order,
     avail,
-    arr_slot,
+    slots,
     win,
     e_arr,
     e_req,
-    e_min,
-    e_max,
     eta,
     station,
-    c_ch,
-    c_dis,
+    c_pos,
     n_st,
-    max_block,
-    charge_first,
 ):
     """Apply plans per candidate and scenario against the capacity left; a cluster whose plan does
-    not fit is valley-filled on the capacity left, without discharge."""
+    not fit is valley-filled on the capacity left, without discharge.
+
+    Plans, prices and availability are indexed by window position (``slots[k, i]`` is the clock
+    hour of position ``i`` of cluster ``k``)."""
     n_c, n_s = row.shape
+    n_k = win.shape[0]
     out_ch = np.zeros((n_c, n_s, n_st, 24))
     out_dis = np.zeros((n_c, n_s, n_st, 24))
     energy = np.zeros((n_c, n_s, n_st, 24))
@@ -442,73 +441,68 @@ def _apply_kernel(
     rch = np.zeros((n_st, 24))
     rdis = np.zeros((n_st, 24))
     a = np.zeros(24)
-    a_dis = np.zeros(24)
-    c = np.zeros(24)
-    v = np.zeros(24)
-    w = np.zeros((4, 24))
     x = np.zeros(24)
-    dis_t = np.zeros(24)
+    # price order of each cluster's window, per price row (valley filling, cheapest first)
+    n_p = c_pos.shape[0]
+    order = np.zeros((n_p, n_k, 24), dtype=np.int64)
+    for p in range(n_p):
+        for k in range(n_k):
+            o = np.argsort(c_pos[p, k, : win[k]], kind="mergesort")
+            order[p, k, : win[k]] = o
     for ci in range(n_c):
         for si in range(n_s):
             p = row[ci, si]
             rch[:, :] = rc_ch[ci]
             rdis[:, :] = rc_dis[ci]
+            och = out_ch[ci, si]
+            odis = out_dis[ci, si]
+            oen = energy[ci, si]
             for q in range(proc_order.shape[0]):
                 k = proc_order[q]
                 j = station[k]
                 L = win[k]
+                pc = plan_ch[p, k]
+                pd = plan_dis[p, k]
+                sl = slots[k]
                 fits = True
                 for i in range(L):
-                    t = (arr_slot[k] + i) % 24
-                    if plan_ch[p, k, t] > rch[j, t] + 1e-9 or plan_dis[p, k, t] > rdis[j, t] + 1e-9:
+                    t = sl[i]
+                    if pc[i] > rch[j, t] + 1e-9 or pd[i] > rdis[j, t] + 1e-9:
                         fits = False
                         break
-                short = 0.0
+                ek = eta[k]
+                e = e_arr[k]
                 if fits:
                     for i in range(L):
-                        t = (arr_slot[k] + i) % 24
-                        x[i] = plan_ch[p, k, t]
-                        dis_t[i] = plan_dis[p, k, t]
+                        t = sl[i]
+                        rch[j, t] -= pc[i]
+                        rdis[j, t] -= pd[i]
+                        och[j, t] += pc[i]
+                        odis[j, t] += pd[i]
+                        e += ek * pc[i] - pd[i] / ek  # 002 eq. (1)
+                        if i < L - 1:  # present at the end of every slot but the departure slot
+                            oen[j, t] += e
                 else:  # capacity is short: valley filling on what is left, no discharge
                     for i in range(L):
-                        t = (arr_slot[k] + i) % 24
-                        a[i] = min(avail[k, t], max(rch[j, t], 0.0))
-                        a_dis[i] = min(avail[k, t], max(rdis[j, t], 0.0))
-                        c[i] = c_ch[p, j, t]
-                        v[i] = c_dis[p, j, t]
-                    left = _plan_one(
-                        a,
-                        a_dis,
-                        c,
-                        v,
-                        L,
-                        e_arr[k],
-                        e_req[k],
-                        e_min[k],
-                        e_max[k],
-                        eta[k],
-                        0,
-                        charge_first,
-                        w[0],
-                        w[1],
-                        w[2],
-                        w[3],
-                    )
-                    short = left * eta[k]
+                        a[i] = min(avail[k, i], max(rch[j, sl[i]], 0.0))
+                        x[i] = 0.0
+                    rem = max(e_req[k] - e_arr[k], 0.0) / ek
+                    o = order[p, k]
+                    for qq in range(L):
+                        if rem <= 1e-12:
+                            break
+                        i = o[qq]
+                        y = min(a[i], rem)
+                        x[i] = y
+                        rem -= y
+                    unserved[ci, si, j] += max(rem, 0.0) * ek
                     for i in range(L):
-                        x[i] = w[0, i]
-                        dis_t[i] = w[1, i]
-                unserved[ci, si, j] += short
-                e = e_arr[k]
-                for i in range(L):
-                    t = (arr_slot[k] + i) % 24
-                    rch[j, t] -= x[i]
-                    rdis[j, t] -= dis_t[i]
-                    out_ch[ci, si, j, t] += x[i]
-                    out_dis[ci, si, j, t] += dis_t[i]
-                    e += eta[k] * x[i] - dis_t[i] / eta[k]  # 002 eq. (1)
-                    if i < L - 1:  # present at the end of every slot but the departure slot
-                        energy[ci, si, j, t] += e
+                        t = sl[i]
+                        rch[j, t] -= x[i]
+                        och[j, t] += x[i]
+                        e += ek * x[i]
+                        if i < L - 1:
+                            oen[j, t] += e
     return out_ch, out_dis, energy, unserved
 
 
@@ -577,27 +571,24 @@ def dispatch_heuristic(
     rc_dis = np.ascontiguousarray(np.broadcast_to(cap[..., None], rc_ch.shape))
     laxity = (win - cl.charge_hours).astype(np.float64)
     proc_order = np.lexsort((laxity, cl.station)).astype(np.int64)  # least flexible first
+    slots = (cl.arrival_slot[:, None] + np.arange(N_HOURS)[None, :]) % N_HOURS  # (K, 24) window -> clock
+    kk = np.arange(cl.n_clusters)[:, None]
     ch, dis, energy, unserved = _apply_kernel(
-        plan_ch,
-        plan_dis,
+        np.ascontiguousarray(plan_ch[:, kk, slots]),
+        np.ascontiguousarray(plan_dis[:, kk, slots]),
         row,
         rc_ch,
         rc_dis,
         proc_order,
-        np.ascontiguousarray(cl.avail_kw),
-        cl.arrival_slot.astype(np.int64),
+        np.ascontiguousarray(cl.avail_kw[kk, slots]),
+        np.ascontiguousarray(slots),
         win,
         cl.energy_arrival_kwh,
         cl.energy_required_kwh,
-        cl.energy_min_kwh,
-        cl.energy_max_kwh,
         eta,
         cl.station.astype(np.int64),
-        c_rows,
-        d_rows,
+        np.ascontiguousarray(c_rows[:, cl.station[:, None], slots]),
         n_st,
-        int(max_discharge_hours),
-        bool(charge_first),
     )
     return _result(model, pc, pd, u_eff, pc_unserved, ch, dis, energy, unserved, penalty_cny_kwh, "heuristic")
 

@@ -91,7 +91,7 @@ def test_matches_pandapower_nr(case: str) -> None:
 
 def test_shunt_capacitors_match_pandapower() -> None:
     base = cases.load("ieee33")
-    tables = base.buses().rename(columns={})
+    tables = base.buses()
     tables.loc[tables.bus.isin([18, 30, 33]), "shunt_kvar"] = [300.0, 900.0, 450.0]
     net = Network.from_tables(base.branches(), tables, slack_bus=base.slack_bus, base_kv=base.base_kv)
     res = solve(net, net.p_kw, net.q_kvar)

@@ -65,6 +65,7 @@ Example
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -318,7 +319,7 @@ def solve(
         raise InputShapeError(
             f"p_kw shape {p.shape} and q_kvar shape {q.shape} do not broadcast to one (*batch, {n_bus}) shape"
         ) from None
-    if not (isinstance(tol, int | float) and math.isfinite(tol) and tol > 0):
+    if isinstance(tol, bool) or not (isinstance(tol, numbers.Real) and math.isfinite(tol) and tol > 0):
         raise InputShapeError(f"tol must be a positive finite number of per unit, got {tol!r}")
     if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
         raise InputShapeError(f"max_iter must be a positive integer, got {max_iter!r}")

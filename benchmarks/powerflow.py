@@ -16,6 +16,10 @@ points are random per-bus load scalings in [0.5, 1.5] (seeded), so every case it
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 
@@ -104,6 +108,17 @@ def bench_pandapower(net: Network, rng: np.random.Generator, *, calls: int) -> d
     return out
 
 
+def cold_compile_seconds() -> float:
+    """Seconds of the first ``solve`` in a fresh interpreter with an empty numba cache (compile)."""
+    code = ("import time; from grid import cases; from grid.powerflow import solve; "
+            "n = cases.load('ieee33'); t = time.perf_counter(); solve(n, n.p_kw, n.q_kvar); "
+            "print(time.perf_counter() - t)")
+    with tempfile.TemporaryDirectory() as cache:
+        out = subprocess.run([sys.executable, "-c", code], env=os.environ | {"NUMBA_CACHE_DIR": cache},
+                             capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small batches and few repeats (seconds)")
@@ -123,6 +138,9 @@ def main(argv: list[str] | None = None) -> None:
 
     print(f"numba {numba.__version__}, {all_threads} threads available; warm figures (compile excluded), "
           f"median of {repeats} repeats")
+    if not quick:
+        print(f"cold compile of the kernel (fresh process, empty numba cache): "
+              f"{cold_compile_seconds():.1f} s")
     for name in FEEDERS:
         net = cases.load(name)
         p, q = _operating_points(net, max(batches), rng)

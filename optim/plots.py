@@ -163,7 +163,8 @@ def convergence(conv: pd.DataFrame, indicator: str, title: str = "", n_grid: int
     if indicator == "igd":
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
+    if ax.lines:
+        ax.legend(fontsize="small")
     ax.set_title(title)
     return fig
 

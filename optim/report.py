@@ -98,7 +98,9 @@ class _Doc:
 
 def _median_iqr(summ: pd.DataFrame) -> pd.DataFrame:
     s = summ.assign(cell=[f"{m:.4g} ({q:.2g})" for m, q in zip(summ["median"], summ["iqr"], strict=True)])
-    return s.pivot(index="algorithm", columns="indicator", values="cell").reset_index()
+    table = s.pivot(index="algorithm", columns="indicator", values="cell")
+    table.columns.name = None
+    return table.reset_index()
 
 
 def _front_arrays(runs_dir: Path, run_ids: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -170,7 +172,9 @@ def write_report(directory: str | Path, fmt: str = "html", path: str | Path | No
         doc.figure(plots.boxplot(res_p, main, title=f"{p.label}: {main}"), f"{p.label} box plot")
         conv_p = conv[conv["problem"] == p.label]
         if not conv_p.empty:
-            doc.figure(plots.convergence(conv_p, main, title=f"{p.label}: {main} vs evaluations"),
+            # hv per generation is computed up to 3 objectives; IGD always
+            ind = main if (conv_p["indicator"] == main).any() else "igd"
+            doc.figure(plots.convergence(conv_p, ind, title=f"{p.label}: {ind} vs evaluations"),
                        f"{p.label} convergence")
         if n_obj > 1:
             _fronts_section(doc, p.label, specs, ok_ids, res_p, directory / "runs", names, units,

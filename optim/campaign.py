@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,7 @@ import pandas as pd
 from optim.config import CampaignConfig, RunSpec, dump_toml, load_config
 from optim.errors import ConfigError, ResultsError
 from optim.indicators import Normalisation, hypervolume, igd, indicator_row, merged_front, reference_front
-from optim.progress import CampaignProgress
+from optim.progress import CampaignProgress, heartbeat
 from optim.run import FailedRun, RunRecord, execute_spec
 from optim.store import atomic_write_text, clean_stale, finished_runs, write_run
 
@@ -151,21 +152,30 @@ def run_campaign(cfg: CampaignConfig, *, progress: bool | None = None,
                 bar.start_run(s.run_id)
                 _write(runs_dir, s, execute_spec(s.to_dict(), progress=bar.run_share), bar)
         elif todo:
+            beat_dir = runs_dir / ".progress"
+            if bar.drawing:
+                beat_dir.mkdir(exist_ok=True)
+                bar.watch(beat_dir)
             with _backend(cfg) as kw:
                 by_id = {s.run_id: s for s in todo}
                 results = joblib.Parallel(return_as="generator_unordered", **kw)(
-                    joblib.delayed(_worker)(s.to_dict()) for s in todo
+                    joblib.delayed(_worker)(
+                        s.to_dict(), str(beat_dir / s.run_id) if bar.drawing else None)
+                    for s in todo
                 )
                 for run_id, outcome in results:
+                    (beat_dir / run_id).unlink(missing_ok=True)
                     _write(runs_dir, by_id[run_id], outcome, bar)
+            shutil.rmtree(beat_dir, ignore_errors=True)
 
     results = gather(out, cfg)
     n_failed = int((pd.read_parquet(out / "runs.parquet")["status"] == "failed").sum())
     return CampaignSummary(out, len(specs), n_skipped, len(todo), n_failed, results)
 
 
-def _worker(spec: dict[str, Any]) -> tuple[str, RunRecord | FailedRun]:
-    return spec["run_id"], execute_spec(spec)
+def _worker(spec: dict[str, Any], heartbeat_path: str | None) -> tuple[str, RunRecord | FailedRun]:
+    """Runs in a worker: plain spec in, record out (``heartbeat_path`` only feeds the progress bar)."""
+    return spec["run_id"], execute_spec(spec, progress=heartbeat(heartbeat_path))
 
 
 def _write(runs_dir: Path, spec: RunSpec, outcome: RunRecord | FailedRun, bar: CampaignProgress) -> None:

@@ -82,6 +82,7 @@ def clean_stale(runs_dir: Path) -> int:
         for d in runs_dir.glob(".tmp-*"):
             shutil.rmtree(d, ignore_errors=True)
             n += 1
+        shutil.rmtree(runs_dir / ".progress", ignore_errors=True)
     return n
 
 

@@ -103,10 +103,12 @@ def test_changed_spec_in_the_same_directory_is_refused(reference):
         run_campaign(changed, progress=False)
 
 
-def test_n_jobs_1_and_2_give_identical_tables(reference, tmp_path):
+def test_n_jobs_1_and_2_give_identical_tables(reference, tmp_path, capsys):
     cfg, _ = reference
     par = load_config(_config(tmp_path, "par")).with_options(n_jobs=2, backend="loky")
-    run_campaign(par, progress=False)
+    run_campaign(par, progress=True)  # bars forced on: heartbeats from the workers
+    assert "runs: 100%" in capsys.readouterr().err
+    assert not (par.output / "runs" / ".progress").exists()
     r1, u1 = _tables(cfg.output)
     r2, u2 = _tables(par.output)
     pd.testing.assert_frame_equal(r1, r2)

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from grid import dispatch, ev, tariffs
 
@@ -203,3 +207,25 @@ def test_bad_inputs(model, prices):
         dispatch.dispatch_heuristic(model, np.ones((2, 5)), c[:23], v)
     with pytest.raises(dispatch.DispatchError, match="broadcast"):
         dispatch.dispatch_heuristic(model, np.ones((2, 5)), np.ones((3, 5, 24)), np.ones((2, 5, 24)))
+
+
+@functools.cache
+def _small_model():
+    spec = ev.fleet_003(n_stations=2)
+    return dispatch.dispatch_model(ev.sample_fleet(spec, np.random.default_rng(21)))
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    cap=st.lists(st.floats(0.0, 600.0), min_size=2, max_size=2),
+    c=st.lists(st.floats(0.1, 2.0), min_size=24, max_size=24),
+    v=st.lists(st.floats(-1.0, 3.0), min_size=24, max_size=24),
+    charge_first=st.booleans(),
+)
+def test_heuristic_invariants_random_prices_and_capacity(cap, c, v, charge_first):
+    m = _small_model()
+    capa = np.array([cap])
+    res = dispatch.dispatch_heuristic(m, capa, np.array(c), np.array(v), charge_first=charge_first)
+    _check_invariants(m, res, capa)
+    lp = dispatch.dispatch_lp(m, capa, np.array(c), np.array(v))
+    assert np.all(lp.cost_cny <= res.cost_cny + 1e-6)  # the LP is a relaxation

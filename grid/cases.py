@@ -55,7 +55,6 @@ def names() -> list[str]:
     return list(CASES)
 
 
-@cache
 def load(name: str) -> Network:
     """The built-in feeder ``name`` (case-insensitive; aliases such as ``"case33bw"`` accepted).
 
@@ -68,4 +67,10 @@ def load(name: str) -> Network:
     key = _ALIASES.get(key, key)
     if key not in CASES:
         raise UnknownCaseError(f"unknown case {name!r}; known cases: {', '.join(CASES)}")
+    return _build(key)
+
+
+@cache
+def _build(key: str) -> Network:
+    # cached on the normalised name, so aliases share one (immutable) object
     return CASES[key]()

@@ -86,7 +86,9 @@ def from_pandapower(net: Any, *, name: str = "pandapower") -> Network:
         raise NetworkError(f"{name}: pandapower nets with transformers are not supported yet")
     ext = net.ext_grid[net.ext_grid.in_service]
     if len(ext) != 1:
-        raise SlackError(f"{name}: {len(ext)} in-service ext_grid elements; a radial feeder needs exactly one")
+        raise SlackError(
+            f"{name}: {len(ext)} in-service ext_grid elements; a radial feeder needs exactly one"
+        )
     line = net.line
     length = line.length_km.to_numpy(dtype=float) / line.parallel.to_numpy(dtype=float)
     branches = pd.DataFrame(
@@ -106,7 +108,9 @@ def from_pandapower(net: Any, *, name: str = "pandapower") -> Network:
             on = table[table.in_service]
             p = p.add(sign * (on.p_mw * on.scaling * 1e3).groupby(on.bus).sum(), fill_value=0.0)
             q = q.add(sign * (on.q_mvar * on.scaling * 1e3).groupby(on.bus).sum(), fill_value=0.0)
-    loads = pd.DataFrame({"bus": p.index.to_numpy(dtype=np.int64), "p_kw": p.to_numpy(), "q_kvar": q.to_numpy()})
+    loads = pd.DataFrame(
+        {"bus": p.index.to_numpy(dtype=np.int64), "p_kw": p.to_numpy(), "q_kvar": q.to_numpy()}
+    )
     slack = int(ext.bus.iloc[0])
     return Network.from_tables(
         branches,

@@ -198,8 +198,9 @@ class Network:
         for b, p, q in zip(self.bus.tolist(), self.p_kw.tolist(), self.q_kvar.tolist(), strict=True):
             g.add_node(b, p_kw=p, q_kvar=q)
         for row in self.branches(ties=ties).itertuples(index=False):
-            g.add_edge(int(row.from_bus), int(row.to_bus), r_ohm=row.r_ohm, x_ohm=row.x_ohm,
-                       is_tie=bool(row.is_tie))
+            g.add_edge(
+                int(row.from_bus), int(row.to_bus), r_ohm=row.r_ohm, x_ohm=row.x_ohm, is_tie=bool(row.is_tie)
+            )
         return g
 
     def with_loads(self, p_kw: Any, q_kvar: Any) -> Network:
@@ -207,7 +208,9 @@ class Network:
         p = np.asarray(p_kw, dtype=np.float64)
         q = np.asarray(q_kvar, dtype=np.float64)
         if p.shape != (self.n_bus,) or q.shape != (self.n_bus,):
-            raise LoadError(f"{self.name}: loads must have shape ({self.n_bus},), got {p.shape} and {q.shape}")
+            raise LoadError(
+                f"{self.name}: loads must have shape ({self.n_bus},), got {p.shape} and {q.shape}"
+            )
         bad = np.flatnonzero(~(np.isfinite(p) & np.isfinite(q)))
         if bad.size:
             raise LoadError(f"{self.name}: non-finite load at bus {int(self.bus[bad[0]])}")
@@ -275,8 +278,11 @@ class Network:
             tie |= branches["in_service"].to_numpy(dtype=np.float64) == 0
         if "is_tie" in branches.columns:
             tie |= branches["is_tie"].to_numpy(dtype=np.float64) != 0
-        imax = (branches["i_max_a"].to_numpy(dtype=np.float64) if "i_max_a" in branches.columns
-                else np.full(n_rows, np.nan))
+        imax = (
+            branches["i_max_a"].to_numpy(dtype=np.float64)
+            if "i_max_a" in branches.columns
+            else np.full(n_rows, np.nan)
+        )
         tap = branches["tap"].to_numpy(dtype=np.float64) if "tap" in branches.columns else np.ones(n_rows)
 
         # impedance: r > 0, x >= 0, both finite (rows counted from 1 after the header)
@@ -310,7 +316,11 @@ class Network:
         lb = loads["bus"].to_numpy(dtype=np.int64)
         lp = loads["p_kw"].to_numpy(dtype=np.float64)
         lq = loads["q_kvar"].to_numpy(dtype=np.float64)
-        lsh = loads["shunt_kvar"].to_numpy(dtype=np.float64) if "shunt_kvar" in loads.columns else np.zeros(len(lb))
+        lsh = (
+            loads["shunt_kvar"].to_numpy(dtype=np.float64)
+            if "shunt_kvar" in loads.columns
+            else np.zeros(len(lb))
+        )
         for k in range(len(lb)):
             if not (np.isfinite(lp[k]) and np.isfinite(lq[k]) and np.isfinite(lsh[k])):
                 raise LoadError(

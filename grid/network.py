@@ -308,7 +308,8 @@ class Network:
             key = (min(fb[k], tb[k]), max(fb[k], tb[k]))
             if key in seen:
                 raise DuplicateBranchError(
-                    f"{bfile}: row {k + 1} duplicates row {seen[key] + 1}: both join buses {key[0]} and {key[1]}"
+                    f"{bfile}: row {k + 1} duplicates row {seen[key] + 1}: "
+                    f"both join buses {key[0]} and {key[1]}"
                 )
             seen[key] = k
 

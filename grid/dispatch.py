@@ -240,13 +240,21 @@ def _inputs(
 def _price_rows(
     pc: NDArray[np.float64], pd: NDArray[np.float64], n_c: int, n_s: int, n_st: int
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
-    """Distinct price rows ``(P, n_st, 24)`` and the row of each ``(candidate, scenario)``."""
+    """Distinct price rows ``(P, n_st, 24)`` and the row of each ``(candidate, scenario)``.
+
+    Cluster plans are made once per distinct row, so prices shared by all candidates (the usual
+    case: a tariff per scenario) cost one plan per scenario."""
     vary_c = pc.shape[0] > 1 or pd.shape[0] > 1
     rc = n_c if vary_c else 1
     shp = (rc, n_s, n_st, N_HOURS)
     c = np.ascontiguousarray(np.broadcast_to(pc if vary_c else pc[:1], shp)).reshape(rc * n_s, n_st, N_HOURS)
     d = np.ascontiguousarray(np.broadcast_to(pd if vary_c else pd[:1], shp)).reshape(rc * n_s, n_st, N_HOURS)
     row = np.broadcast_to(np.arange(rc * n_s).reshape(rc, n_s), (n_c, n_s))
+    if vary_c:  # keep only distinct rows
+        both = np.concatenate([c.reshape(rc * n_s, -1), d.reshape(rc * n_s, -1)], axis=1)
+        _, first, inv = np.unique(both, axis=0, return_index=True, return_inverse=True)
+        c, d = np.ascontiguousarray(c[first]), np.ascontiguousarray(d[first])
+        row = inv.reshape(rc, n_s)
     return c, d, np.ascontiguousarray(row, dtype=np.int64)
 
 

@@ -188,6 +188,9 @@ def test_batch_shapes_and_determinism(model, prices):
     # a candidate's result does not depend on the rest of the batch
     one = dispatch.dispatch_heuristic(model, cap[2:3], pc, v)
     np.testing.assert_array_equal(one.p_ch_kw[0], a.p_ch_kw[2])
+    # prices given per candidate (all equal) give the same schedules as shared prices
+    per_cand = dispatch.dispatch_heuristic(model, cap, np.broadcast_to(pc, (6, 3, 5, 24)), v)
+    np.testing.assert_array_equal(per_cand.p_ch_kw, a.p_ch_kw)
 
 
 def test_more_capacity_serves_more(model, prices):

@@ -2,21 +2,22 @@
 
 Usage::
 
-    python -m experiments.paper003.tables results/paper003_ieee33 [results/paper003_pge69 ...]
-        [--algorithm moihspso=ihspso] [--out tables.md]
+    python -m experiments.paper003.tables results/paper003_ieee33 [results/paper003_pge69] [--out FILE]
 
 For every scheme (problem label ``s1_<case>``, ``s2_<case>``, ``s3_<case>``) and algorithm, the
-fronts of all replicates are pooled and one plan is chosen the way 003 chooses it:
+fronts of all replicates are pooled and re-evaluated with
+:meth:`problems.dgevcs.DGEVCSPlanning.compute` (same problem parameters as the run, for the
+breakdowns of tables 5-7), and one plan is chosen the way 003 chooses it:
 
+* scheme 3 (profit only): the most profitable feasible plan;
 * schemes 1 and 2 (multi-objective): the feasible front member with the best comprehensive
-  evaluation index, 003 eqs. (15)-(16) (``f*_i = F_i / F_i,max``, ``f*_3 = F_3,min / F_3``, the
-  extremes taken over the pooled front, weights 0.375 / 0.125 / 0.125 / 0.375);
-* scheme 3 (profit only): the most profitable feasible plan.
+  evaluation index, 003 eqs. (15)-(16) (``f*_i = F_i / F_i,max``, ``f*_3 = F_3,min / F_3``, weights
+  0.375 / 0.125 / 0.125 / 0.375), with the extremes taken over everything that algorithm found on
+  the case (its pooled fronts of all three schemes; 003: "the optimal values of the sub-objective
+  function in the optimisation process"). Table 4's index of all three schemes uses the same
+  extremes, so the schemes are compared on one scale.
 
-The chosen plan is re-evaluated with :meth:`problems.dgevcs.DGEVCSPlanning.compute` (same problem
-parameters as the run) for the breakdowns of tables 5-7. Table 4's comprehensive index is then
-recomputed across the three schemes of one algorithm (extremes over the three chosen plans), which
-is how 003's table 4 compares schemes.
+``--out FILE`` also writes the Markdown.
 """
 
 from __future__ import annotations
@@ -144,23 +145,29 @@ PUBLISHED: dict[str, dict[int, dict[str, Any]]] = {
 #: The paper's algorithm per scheme (I-HSPSO; its multi-objective form for schemes 1-2).
 PAPER_ALGORITHM = {1: "moihspso", 2: "moihspso", 3: "ihspso"}
 #: Algorithms of schemes 1-2 and of scheme 3 that play the same role, for the comparison columns.
-ROLE = {"moihspso": "I-HSPSO", "ihspso": "I-HSPSO", "mopso": "MOPSO", "pso": "PSO", "nsga2": "GA", "ga": "GA"}
+ROLE = {
+    "moihspso": "I-HSPSO",
+    "ihspso": "I-HSPSO",
+    "mopso": "PSO/MOPSO",
+    "pso": "PSO/MOPSO",
+    "nsga2": "GA/NSGA-II",
+    "ga": "GA/NSGA-II",
+}
 W = (0.375, 0.125, 0.125, 0.375)  # 003 eq. (16), AHP weights
 FOUR = ("profit", "voltage_quality", "load_fluctuation", "charging_satisfaction")
 
 
-def composite_index(values: pd.DataFrame) -> NDArrayLike:
-    """003 eqs. (15)-(16) over the rows of ``values`` (extremes taken over those rows)."""
+def composite_index(values: pd.DataFrame, ref: pd.DataFrame | None = None) -> np.ndarray:
+    """003 eqs. (15)-(16) for the rows of ``values``; the extremes ``F_max`` / ``F_min`` are taken
+    over the rows of ``ref`` (default ``values`` itself)."""
     v = values
+    r = values if ref is None else ref
     return (
-        W[0] * v["profit"] / v["profit"].max()
-        + W[1] * v["voltage_quality"] / v["voltage_quality"].max()
-        + W[2] * v["load_fluctuation"].min() / v["load_fluctuation"]
-        + W[3] * v["charging_satisfaction"] / v["charging_satisfaction"].max()
+        W[0] * v["profit"] / r["profit"].max()
+        + W[1] * v["voltage_quality"] / r["voltage_quality"].max()
+        + W[2] * r["load_fluctuation"].min() / v["load_fluctuation"]
+        + W[3] * v["charging_satisfaction"] / r["charging_satisfaction"].max()
     ).to_numpy()
-
-
-NDArrayLike = Any
 
 
 def _runs(results_dir: Path) -> pd.DataFrame:
@@ -194,33 +201,57 @@ def _plan_strings(prob: Any, x: np.ndarray) -> dict[str, Any]:
     }
 
 
-def choose(results_dir: Path) -> pd.DataFrame:
-    """The chosen plan per (scheme, algorithm) with everything ``DGEVCSPlanning.compute`` reports."""
+def fronts(results_dir: Path) -> dict[tuple[str, int, str], pd.DataFrame]:
+    """Pooled feasible fronts per (case, scheme, algorithm), each row a plan with everything
+    ``DGEVCSPlanning.compute`` reports plus its ``dg`` / ``evcs`` plan strings."""
     from optim.registry import make_problem
 
     runs = _runs(results_dir)
     if runs.empty:
         raise SystemExit(f"no finished runs under {results_dir}/runs")
-    out = []
+    out = {}
     for (_label, algo), grp in runs.groupby(["problem", "algorithm"], sort=True):
         params = grp["params"].iloc[0]
         prob = make_problem(grp["name"].iloc[0], **params)
-        fronts = [pd.read_parquet(d / "front.parquet") for d in grp["run_dir"]]
-        front = pd.concat(fronts, ignore_index=True)
+        front = pd.concat([pd.read_parquet(d / "front.parquet") for d in grp["run_dir"]], ignore_index=True)
         front = front[front["feasible"]] if "feasible" in front else front
         if front.empty:
             continue
         X = front[[f"x{i}" for i in range(prob.n_var)]].to_numpy()
         vals = pd.DataFrame({k: v for k, v in prob.compute(X).items() if np.ndim(v) == 1})
-        scheme = int(params.get("scheme", 1))
-        if prob.n_obj == 1:
-            best = int(np.argmax(vals["profit"].to_numpy()))
-        else:
-            best = int(np.argmax(composite_index(vals)))
-        row = vals.iloc[best].to_dict()
-        row.update(_plan_strings(prob, X[best]))
-        row.update(case=prob.net.name, scheme=scheme, algorithm=algo, n_runs=len(grp), front_size=len(front))
-        out.append(row)
+        plans = [_plan_strings(prob, x) for x in X]
+        vals["dg"] = [p["dg"] for p in plans]
+        vals["evcs"] = [p["evcs"] for p in plans]
+        vals["n_runs"] = len(grp)
+        vals["front_size"] = len(front)
+        out[(prob.net.name, int(params.get("scheme", 1)), algo)] = vals
+    return out
+
+
+def choose(results_dir: Path) -> pd.DataFrame:
+    """The chosen plan per (case, scheme, algorithm).
+
+    Scheme 3 (profit only): the most profitable plan. Schemes 1-2: the plan with the best
+    comprehensive index (003 eqs. (15)-(16)), its extremes taken over everything the algorithm found
+    for the case (the pooled fronts of its three schemes: 003's "optimal values in the optimisation
+    process"); the same extremes then give table 4's index of all three schemes.
+    """
+    allf = fronts(results_dir)
+    out = []
+    for case in sorted({k[0] for k in allf}):
+        for role in sorted({ROLE.get(k[2], k[2]) for k in allf if k[0] == case}):
+            keys = [k for k in allf if k[0] == case and ROLE.get(k[2], k[2]) == role]
+            ref = pd.concat([allf[k] for k in keys], ignore_index=True)
+            for key in sorted(keys):
+                vals = allf[key]
+                if key[1] == 3:
+                    best = int(np.argmax(vals["profit"].to_numpy()))
+                else:
+                    best = int(np.argmax(composite_index(vals, ref)))
+                row = vals.iloc[best].to_dict()
+                row["composite"] = float(composite_index(vals.iloc[[best]], ref)[0])
+                row.update(case=case, scheme=key[1], algorithm=key[2], role=role)
+                out.append(row)
     return pd.DataFrame(out)
 
 
@@ -276,12 +307,6 @@ def report(results_dir: Path) -> str:
     parts = [f"# 003 tables from `{results_dir}`", ""]
     for case, chosen_case in allc.groupby("case"):
         pub = PUBLISHED.get(case, {})
-        # comprehensive index across the three schemes, per algorithm role
-        chosen_case = chosen_case.copy()
-        chosen_case["role"] = chosen_case["algorithm"].map(ROLE).fillna(chosen_case["algorithm"])
-        chosen_case["composite"] = np.nan
-        for _, idx in chosen_case.groupby("role").groups.items():
-            chosen_case.loc[idx, "composite"] = composite_index(chosen_case.loc[idx])
         paper = chosen_case[chosen_case.apply(lambda r: PAPER_ALGORITHM.get(r.scheme) == r.algorithm, axis=1)]
         parts.append(f"## {case}: I-HSPSO (the paper's algorithm)")
         parts.append("")

@@ -179,6 +179,9 @@ def write_report(directory: str | Path, fmt: str = "html", path: str | Path | No
         if n_obj > 1:
             _fronts_section(doc, p.label, specs, ok_ids, res_p, directory / "runs", names, units,
                             make_problem)
+        else:
+            _best_section(doc, specs[ok_ids[0]], _front_arrays(directory / "runs", ok_ids), names, units,
+                          make_problem)
 
     doc.h(2, "Friedman mean ranks over problems (1 = best)")
     for ind in ("hv", "igd", "best"):
@@ -241,3 +244,21 @@ def _fronts_section(doc: _Doc, label: str, specs: dict[str, RunSpec], ok_ids: li
     if choice.plan is not None:
         doc.table(choice.plan.reset_index(drop=True) if isinstance(choice.plan, pd.DataFrame)
                   else pd.DataFrame(choice.plan))
+
+
+def _best_section(doc: _Doc, spec: RunSpec, arrays: dict[str, tuple[np.ndarray, np.ndarray]],
+                  names: list[str], units: list[str], make_problem: Any) -> None:
+    """The best feasible solution over all runs of a single-objective problem, as a plan."""
+    found = [(float(F[:, 0].min()), rid, X[int(np.argmin(F[:, 0]))]) for rid, (X, F) in arrays.items()
+             if len(F)]
+    if not found:
+        doc.p("No feasible point in any run.")
+        return
+    value, rid, x = min(found, key=lambda t: t[0])
+    problem = make_problem(spec.problem.name, **spec.problem.kwargs)
+    choice = choose(x[None, :], np.array([[value]]), method="knee", problem=problem,
+                    objective_names=names, objective_units=units)
+    doc.h(3, "Best plan found")
+    doc.p(f"{names[0]} = {value:.6g} {units[0]} (run {rid})".replace("  ", " "))
+    if choice.plan is not None:
+        doc.table(choice.plan.reset_index(drop=True))

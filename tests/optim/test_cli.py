@@ -102,6 +102,8 @@ def test_quickstart_ends_with_the_report_path(tmp_path, capsys):
     last = cap.out.strip().splitlines()[-1]
     assert "%|" not in cap.err and "runs" in cap.err  # no bars off a terminal, one summary line
     assert Path(last) == (tmp_path / "qs" / "report.html").resolve() and Path(last).is_file()
+    html = Path(last).read_text()
+    assert "Best plan found" in html and "Knee-point plan" in html  # single- and bi-objective sections
 
 
 def test_bench_runs_the_repository_module(tmp_path, monkeypatch, capfd):

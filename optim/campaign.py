@@ -38,7 +38,7 @@ from optim.errors import ConfigError, ResultsError
 from optim.indicators import Normalisation, hypervolume, igd, indicator_row, merged_front, reference_front
 from optim.progress import CampaignProgress, heartbeat
 from optim.run import FailedRun, RunRecord, execute_spec
-from optim.store import atomic_write_text, clean_stale, finished_runs, write_run
+from optim.store import atomic_write_text, clean_stale, directory_lock, finished_runs, write_run
 
 __all__ = ["CampaignSummary", "gather", "run_campaign"]
 
@@ -128,12 +128,23 @@ def run_campaign(cfg: CampaignConfig, *, progress: bool | None = None,
         Progress bars; ``None`` draws them only on a terminal.
     retry_failed : bool
         Run again the runs recorded as failed.
-    """
-    import joblib
 
+    Raises
+    ------
+    ResultsError
+        The directory holds runs of a different spec, or another process is running in it.
+    """
     out = Path(cfg.output)
     runs_dir = out / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
+    with directory_lock(out):
+        return _run_locked(cfg, out, runs_dir, progress, retry_failed)
+
+
+def _run_locked(cfg: CampaignConfig, out: Path, runs_dir: Path, progress: bool | None,
+                retry_failed: bool) -> CampaignSummary:
+    import joblib
+
     clean_stale(runs_dir)
     done = finished_runs(runs_dir)
     _check_resume(cfg, done)

@@ -5,6 +5,7 @@ Layout of a campaign directory (``experiments/README.md``)::
     DIR/campaign.toml            resolved configuration
     DIR/runs/<run_id>/meta.json  spec, status, error + traceback, n_eval, wall_s, versions
     DIR/runs/<run_id>/*.parquet  front, population, history, fronts, plans (ok runs only)
+    DIR/.lock                    held by the campaign process (one process per directory)
 
 A run directory is first written under ``runs/.tmp-<run_id>-<pid>`` and then renamed into place, so
 a run directory that exists is complete; leftovers of a killed process are removed on the next start.
@@ -12,9 +13,11 @@ a run directory that exists is complete; leftovers of a killed process are remov
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +27,15 @@ import pandas as pd
 from optim.errors import ResultsError
 from optim.run import FailedRun, RunRecord
 
-__all__ = ["atomic_write_text", "clean_stale", "finished_runs", "read_front", "read_meta", "write_run"]
+__all__ = [
+    "atomic_write_text",
+    "clean_stale",
+    "directory_lock",
+    "finished_runs",
+    "read_front",
+    "read_meta",
+    "write_run",
+]
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -104,3 +115,25 @@ def finished_runs(runs_dir: Path) -> dict[str, dict[str, Any]]:
 
 def read_front(run_dir: Path) -> pd.DataFrame:
     return pd.read_parquet(run_dir / "front.parquet")
+
+
+@contextlib.contextmanager
+def directory_lock(directory: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``directory/.lock`` so that two campaign processes never share a
+    results directory (the second would remove the first's temporary files). The operating system
+    releases it when the process ends, however it ends, so a killed campaign can be resumed at once.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no locking
+        yield
+        return
+    with open(directory / ".lock", "a+") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as err:
+            raise ResultsError(f"{directory}: another campaign process is using this directory") from err
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)

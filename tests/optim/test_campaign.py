@@ -204,3 +204,12 @@ def test_dask_local_cluster_gives_the_same_table(reference, tmp_path):
     r2, u2 = _tables(dk.output)
     pd.testing.assert_frame_equal(r1, r2)
     pd.testing.assert_frame_equal(u1, u2)
+
+
+def test_two_processes_cannot_share_a_directory(reference):
+    from optim.store import directory_lock
+
+    cfg, _ = reference
+    with directory_lock(cfg.output), pytest.raises(ResultsError, match="another campaign process"):
+        run_campaign(cfg, progress=False)
+    assert run_campaign(cfg, progress=False).n_run == 0  # released

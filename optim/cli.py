@@ -5,7 +5,7 @@
     optim list [problems|algorithms] [-v]     names, sources and documented parameters
     optim run PROBLEM ALGORITHM [--n-gen N | --n-eval N] [--seed S] [-p k=v ...] [-a k=v ...] [--output DIR]
     optim campaign CONFIG [--n-jobs N] [--backend NAME] [--scheduler ADDR] [--output DIR] [--retry-failed]
-    optim report DIR [--format html|md] [--output PATH]
+    optim report DIR [--format html|md] [--output PATH] [--weights W1,W2,...]
     optim quickstart [--n-jobs N] [--output DIR]
     optim bench NAME [ARGS ...]               python -m benchmarks.NAME ARGS, from the repository
 
@@ -127,7 +127,13 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from optim.report import write_report
 
-    print(write_report(args.directory, fmt=args.format, path=args.output))
+    weights = None
+    if args.weights:
+        try:
+            weights = [float(w) for w in args.weights.split(",")]
+        except ValueError as err:
+            raise ConfigError(f"--weights {args.weights!r}: expected comma-separated numbers") from err
+    print(write_report(args.directory, fmt=args.format, path=args.output, weights=weights))
     return 0
 
 
@@ -194,6 +200,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("directory", help="campaign output directory")
     p.add_argument("--format", choices=["html", "md"], default="html")
     p.add_argument("--output", help="report path (default DIR/report.html or .md)")
+    p.add_argument("--weights", metavar="W1,W2,...",
+                   help="objective weights: add the weighted-compromise plan (003 eqs. 15-16)")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("bench", help="run python -m benchmarks.NAME from the repository")

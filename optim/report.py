@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +115,8 @@ def _front_arrays(runs_dir: Path, run_ids: list[str]) -> dict[str, tuple[np.ndar
     return out
 
 
-def write_report(directory: str | Path, fmt: str = "html", path: str | Path | None = None) -> Path:
+def write_report(directory: str | Path, fmt: str = "html", path: str | Path | None = None,
+                 weights: Sequence[float] | None = None) -> Path:
     """Write the report of a campaign directory; returns its path.
 
     Parameters
@@ -124,6 +126,9 @@ def write_report(directory: str | Path, fmt: str = "html", path: str | Path | No
     fmt : {"html", "md"}
     path : path, optional
         Default ``DIR/report.html`` or ``DIR/report.md``.
+    weights : sequence of float, optional
+        Objective weights: each multi-objective problem with that many objectives also gets the
+        weighted-compromise plan of its merged front (paper 003 eqs. 15-16, :mod:`optim.select`).
     """
     from optim.registry import make_problem
 
@@ -178,7 +183,7 @@ def write_report(directory: str | Path, fmt: str = "html", path: str | Path | No
                        f"{p.label} convergence")
         if n_obj > 1:
             _fronts_section(doc, p.label, specs, ok_ids, res_p, directory / "runs", names, units,
-                            make_problem)
+                            make_problem, weights)
         else:
             _best_section(doc, specs[ok_ids[0]], _front_arrays(directory / "runs", ok_ids), names, units,
                           make_problem)
@@ -204,7 +209,7 @@ def write_report(directory: str | Path, fmt: str = "html", path: str | Path | No
 
 def _fronts_section(doc: _Doc, label: str, specs: dict[str, RunSpec], ok_ids: list[str],
                     res_p: pd.DataFrame, runs_dir: Path, names: list[str], units: list[str],
-                    make_problem: Any) -> None:
+                    make_problem: Any, weights: Sequence[float] | None = None) -> None:
     arrays = _front_arrays(runs_dir, ok_ids)
     hv = res_p[res_p["indicator"] == "hv"]
     fronts: dict[str, np.ndarray] = {}
@@ -242,8 +247,15 @@ def _fronts_section(doc: _Doc, label: str, specs: dict[str, RunSpec], ok_ids: li
     doc.p("Objectives: " + ", ".join(f"{n} = {v:.5g} {u}".rstrip()
                                      for n, v, u in zip(names, choice.f, units, strict=True)))
     if choice.plan is not None:
-        doc.table(choice.plan.reset_index(drop=True) if isinstance(choice.plan, pd.DataFrame)
-                  else pd.DataFrame(choice.plan))
+        doc.table(choice.plan.reset_index(drop=True))
+    if weights is not None and len(weights) == n_obj:
+        wc = choose(X, F, method="weighted", weights=list(weights), problem=problem,
+                    objective_names=names, objective_units=units)
+        doc.h(3, f"Weighted-compromise plan (weights {', '.join(f'{w:g}' for w in weights)})")
+        doc.p("Objectives: " + ", ".join(f"{n} = {v:.5g} {u}".rstrip()
+                                         for n, v, u in zip(names, wc.f, units, strict=True)))
+        if wc.plan is not None:
+            doc.table(wc.plan.reset_index(drop=True))
 
 
 def _best_section(doc: _Doc, spec: RunSpec, arrays: dict[str, tuple[np.ndarray, np.ndarray]],

@@ -91,6 +91,10 @@ def test_campaign_then_report(tmp_path, capsys):
     assert html.count("data:image/png;base64,") >= 6 and "<table" in html
     assert "Knee-point plan" in html and "size_kw" in html  # the decoded plan of Planned
     assert "cost_cny [CNY]" in html and "Friedman" in html
+    assert "Weighted-compromise" not in html
+    assert main(["report", str(tmp_path / "out"), "--weights", "1,0"]) == 0
+    weighted = Path(capsys.readouterr().out.strip()).read_text()
+    assert weighted.count("Weighted-compromise plan (weights 1, 0)") == 1  # only the 2-objective problem
     assert main(["report", str(tmp_path / "out"), "--format", "md"]) == 0
     md = Path(capsys.readouterr().out.strip())
     assert md.suffix == ".md" and "![" in md.read_text() and any((md.parent / "report_files").iterdir())

@@ -56,7 +56,11 @@ def _json_default(o: Any) -> Any:
 
 
 def write_run(runs_dir: Path, spec: dict[str, Any], outcome: RunRecord | FailedRun) -> Path:
-    """Write one run's files atomically into ``runs_dir/<run_id>``; returns that directory."""
+    """Write one run's files atomically into ``runs_dir/<run_id>``; returns that directory.
+
+    An existing record of the run (a failed run being retried) is replaced; the campaign's directory
+    lock keeps other writers out.
+    """
     run_id = spec["run_id"]
     final = runs_dir / run_id
     tmp = runs_dir / f".tmp-{run_id}-{os.getpid()}"
@@ -79,10 +83,13 @@ def write_run(runs_dir: Path, spec: dict[str, Any], outcome: RunRecord | FailedR
             plans = pd.concat([p.assign(point=i) for i, p in enumerate(outcome.plans)], ignore_index=True)
             plans.to_parquet(tmp / "plans.parquet", index=False)
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=_json_default), encoding="utf-8")
-    if final.exists():  # a concurrent writer finished first; keep its (identical-spec) result
-        shutil.rmtree(tmp)
-        return final
-    os.rename(tmp, final)
+    if final.exists():  # a failed run retried: move the old record aside, then swap
+        old = runs_dir / f".tmp-old-{run_id}-{os.getpid()}"
+        os.rename(final, old)
+        os.rename(tmp, final)
+        shutil.rmtree(old)
+    else:
+        os.rename(tmp, final)
     return final
 
 

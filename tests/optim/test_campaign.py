@@ -177,7 +177,11 @@ problems = ["boom"]
     assert set(summary.results["problem"]) == {"zdt1", "f1"}
     # a failed run counts as finished; --retry-failed runs it again
     assert run_campaign(cfg, progress=False).n_run == 0
+    meta = cfg.output / "runs" / "boom__nsga2b__r000" / "meta.json"
+    first = meta.read_text()
     assert run_campaign(cfg, progress=False, retry_failed=True).n_run == 1
+    assert meta.read_text() != first  # the retry's record replaced the old one (new wall time)
+    assert not [p for p in (cfg.output / "runs").iterdir() if p.name.startswith(".")]
 
 
 def test_bad_config_fails_before_any_run(tmp_path):

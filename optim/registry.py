@@ -120,14 +120,14 @@ def _docstring_params(obj: Any) -> dict[str, str]:
     if not match:
         return {}
     out: dict[str, str] = {}
-    current: str | None = None
+    current: list[str] = []
     for line in match.group(1).splitlines():
-        head = re.match(r"^(\w+)(?:\s*,\s*\w+)*\s*(?::.*)?$", line)
+        head = re.match(r"^(\w+(?:\s*,\s*\w+)*)\s*(?::.*)?$", line)
         if head and not line.startswith(" "):
-            current = head.group(1)
-            out[current] = ""
-        elif current is not None and line.strip() and not out[current]:
-            out[current] = line.strip()
+            current = [n.strip() for n in head.group(1).split(",")]
+            out.update(dict.fromkeys(current, ""))
+        elif current and line.strip() and not out[current[0]]:
+            out.update(dict.fromkeys(current, line.strip()))
     return out
 
 

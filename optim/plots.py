@@ -7,6 +7,7 @@ with units (``loss [kW]``).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -152,8 +153,9 @@ def convergence(conv: pd.DataFrame, indicator: str, title: str = "", n_grid: int
                 vals = r["value"].to_numpy(dtype=float)
                 curves.append(np.where(idx >= 0, vals[np.clip(idx, 0, None)], np.nan))
             C = np.array(curves)
-            with np.errstate(all="ignore"):
-                med = np.nanmedian(C, axis=0) if np.isfinite(C).any() else np.full(n_grid, np.nan)
+            with warnings.catch_warnings():  # before a run's first feasible point: all-NaN columns
+                warnings.simplefilter("ignore", RuntimeWarning)
+                med = np.nanmedian(C, axis=0)
                 q1, q3 = np.nanpercentile(C, 25, axis=0), np.nanpercentile(C, 75, axis=0)
             (line,) = ax.plot(grid, med, label=str(algo))
             ax.fill_between(grid, q1, q3, color=line.get_color(), alpha=0.2, lw=0)

@@ -17,7 +17,8 @@ Example
 -------
 >>> from optim.config import load_config
 >>> from optim.campaign import run_campaign
->>> summary = run_campaign(load_config("experiments/quickstart.toml").with_options(n_jobs=2))
+>>> cfg = load_config("experiments/quickstart.toml").with_options(n_jobs=2, output="/tmp/qs")
+>>> summary = run_campaign(cfg)  # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -142,8 +142,6 @@ PUBLISHED: dict[str, dict[int, dict[str, Any]]] = {
     },
 }
 
-#: The paper's algorithm per scheme (I-HSPSO; its multi-objective form for schemes 1-2).
-PAPER_ALGORITHM = {1: "moihspso", 2: "moihspso", 3: "ihspso"}
 #: Algorithms of schemes 1-2 and of scheme 3 that play the same role, for the comparison columns.
 ROLE = {
     "moihspso": "I-HSPSO",
@@ -201,8 +199,8 @@ def _plan_strings(prob: Any, x: np.ndarray) -> dict[str, Any]:
     }
 
 
-def fronts(results_dir: Path) -> dict[tuple[str, int, str], pd.DataFrame]:
-    """Pooled feasible fronts per (case, scheme, algorithm), each row a plan with everything
+def fronts(results_dir: Path) -> dict[tuple[str, int, str, str], pd.DataFrame]:
+    """Pooled feasible fronts per (case, scheme, variant, algorithm), each row a plan with everything
     ``DGEVCSPlanning.compute`` reports plus its ``dg`` / ``evcs`` plan strings."""
     from optim.registry import make_problem
 
@@ -224,35 +222,51 @@ def fronts(results_dir: Path) -> dict[tuple[str, int, str], pd.DataFrame]:
         vals["evcs"] = [p["evcs"] for p in plans]
         vals["n_runs"] = len(grp)
         vals["front_size"] = len(front)
-        out[(prob.net.name, int(params.get("scheme", 1)), algo)] = vals
+        objs = list(prob.objective_names)
+        variant = "profit" if objs == ["profit"] else "index" if objs == ["composite"] else "4-obj"
+        out[(prob.net.name, int(params.get("scheme", 1)), variant, algo)] = vals
     return out
 
 
 def choose(results_dir: Path) -> pd.DataFrame:
-    """The chosen plan per (case, scheme, algorithm).
+    """The chosen plan per (case, scheme, variant, algorithm); ``variant`` is ``"4-obj"`` (the four
+    objectives), ``"index"`` (the comprehensive index as one objective) or ``"profit"``.
 
-    Scheme 3 (profit only): the most profitable plan. Schemes 1-2: the plan with the best
-    comprehensive index (003 eqs. (15)-(16)), its extremes taken over everything the algorithm found
-    for the case (the pooled fronts of its three schemes: 003's "optimal values in the optimisation
-    process"); the same extremes then give table 4's index of all three schemes.
+    Profit runs: the most profitable plan. Other runs: the plan with the best comprehensive index
+    (003 eqs. (15)-(16)), its extremes taken over everything the algorithm family found for the case
+    (all its runs of all schemes: 003's "optimal values in the optimisation process"); the same
+    extremes then give table 4's index of every scheme.
     """
     allf = fronts(results_dir)
     out = []
     for case in sorted({k[0] for k in allf}):
-        for role in sorted({ROLE.get(k[2], k[2]) for k in allf if k[0] == case}):
-            keys = [k for k in allf if k[0] == case and ROLE.get(k[2], k[2]) == role]
+        for role in sorted({ROLE.get(k[3], k[3]) for k in allf if k[0] == case}):
+            keys = [k for k in allf if k[0] == case and ROLE.get(k[3], k[3]) == role]
             ref = pd.concat([allf[k] for k in keys], ignore_index=True)
             for key in sorted(keys):
                 vals = allf[key]
-                if key[1] == 3:
+                if key[2] == "profit":
                     best = int(np.argmax(vals["profit"].to_numpy()))
                 else:
                     best = int(np.argmax(composite_index(vals, ref)))
                 row = vals.iloc[best].to_dict()
                 row["composite"] = float(composite_index(vals.iloc[[best]], ref)[0])
-                row.update(case=case, scheme=key[1], algorithm=key[2], role=role)
+                row.update(case=case, scheme=key[1], variant=key[2], algorithm=key[3], role=role)
                 out.append(row)
     return pd.DataFrame(out)
+
+
+def _paper_rows(chosen: pd.DataFrame) -> pd.DataFrame:
+    """003's own method per scheme: I-HSPSO on the index (schemes 1-2; MO-I-HSPSO's 4-objective
+    front if no index run exists) and on profit (scheme 3)."""
+    rows = []
+    for scheme in (1, 2, 3):
+        for algo, variant in (("ihspso", "index"), ("moihspso", "4-obj"), ("ihspso", "profit")):
+            hit = chosen[(chosen.scheme == scheme) & (chosen.algorithm == algo) & (chosen.variant == variant)]
+            if len(hit) and (scheme == 3) == (variant == "profit"):
+                rows.append(hit.iloc[0])
+                break
+    return pd.DataFrame(rows)
 
 
 def _fmt(v: Any, nd: int) -> str:
@@ -307,8 +321,9 @@ def report(results_dir: Path) -> str:
     parts = [f"# 003 tables from `{results_dir}`", ""]
     for case, chosen_case in allc.groupby("case"):
         pub = PUBLISHED.get(case, {})
-        paper = chosen_case[chosen_case.apply(lambda r: PAPER_ALGORITHM.get(r.scheme) == r.algorithm, axis=1)]
-        parts.append(f"## {case}: I-HSPSO (the paper's algorithm)")
+        paper = _paper_rows(chosen_case)
+        how = ", ".join(f"scheme {r.scheme}: {r.algorithm} ({r.variant})" for r in paper.itertuples())
+        parts.append(f"## {case}: I-HSPSO (the paper's algorithm; {how})")
         parts.append("")
         parts.append(
             _table(
@@ -392,6 +407,7 @@ def report(results_dir: Path) -> str:
         parts.append("")
         cols = [
             "scheme",
+            "variant",
             "algorithm",
             "n_runs",
             "front_size",
@@ -405,12 +421,17 @@ def report(results_dir: Path) -> str:
         ]
         t = chosen_case[cols].copy()
         t["profit"] = t["profit"] * 1e-4
-        t = t.rename(columns={"profit": "profit_1e4_cny"}).sort_values(["scheme", "algorithm"])
+        t = t.rename(columns={"profit": "profit_1e4_cny"}).sort_values(["scheme", "variant", "algorithm"])
         parts.append(_markdown(t))
         parts.append("")
+        parts.append("003's findings per algorithm family and formulation of schemes 1-2:")
+        parts.append("")
         for role, grp in chosen_case.groupby("role"):
-            if role != "I-HSPSO" and grp["scheme"].nunique() == 3:
-                parts.append(f"{role}: " + _findings(grp).replace("\n", " "))
+            for variant in ("index", "4-obj"):
+                sub = grp[grp.variant.isin([variant, "profit"])]
+                if sub["scheme"].nunique() == 3:
+                    lines = _findings(sub).splitlines()[1:]
+                    parts.append(f"- {role}, schemes 1-2 as {variant}: " + "; ".join(x[2:] for x in lines))
         parts.append("")
     return "\n".join(parts)
 

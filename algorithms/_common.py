@@ -25,6 +25,8 @@ __all__ = [
     "constrained_dominance",
     "non_dominated_mask",
     "crowding_distance",
+    "truncate_by_crowding",
+    "truncate_by_nearest",
 ]
 
 
@@ -89,24 +91,28 @@ def chaotic_sample(
     n: int,
     rng: np.random.Generator,
     lam: float = 4.0,
+    burn_in: int = 20,
 ) -> NDArray[np.float64]:
     """Logistic-map chaotic initialisation, shape (n, n_var).
 
-    003 eq. (32): ``chi_{i,j+1} = lam * chi_{i,j} * (1 - chi_{i,j})`` iterated along the dimension
-    axis from a random seed per particle, then 003 eq. (31): ``x_ij = xl_j + (xu_j - xl_j) chi_ij``.
-    The seeds avoid the map's fixed points (0, 0.25, 0.5, 0.75, 1), where the sequence would stall.
-    The loop runs over dimensions; every step is one vector operation over the whole swarm.
+    003 eq. (32): ``chi_{k+1} = lam * chi_k * (1 - chi_k)``, then 003 eq. (31):
+    ``x_ij = xl_j + (xu_j - xl_j) chi_ij``. Reading chosen: the map is iterated along the *particle*
+    axis, one chaotic sequence per variable started from a random seed and run ``burn_in`` steps
+    first. The paper's index (``chi_{i,j+1}`` from ``chi_{i,j}``) can also be read as iterating along
+    the variables of one particle, but then every particle of a 2-D problem lies on the one parabola
+    ``chi_2 = 4 chi_1 (1 - chi_1)``, which cannot be what "a more uniform initial swarm" means.
+    Seeds near the map's stalling points (0, 1) are redrawn. The loop runs over particles; each step
+    is one vector operation over all variables.
     """
     n_var = xl.size
     chi = np.empty((n, n_var))
-    c = rng.uniform(0.01, 0.99, n)
-    stall = np.isclose(c[:, None], np.array([0.25, 0.5, 0.75])[None, :], atol=1e-3).any(axis=1)
-    c[stall] += 0.0123
-    for j in range(n_var):
-        chi[:, j] = c
+    c = rng.uniform(0.01, 0.99, n_var)
+    for k in range(burn_in + n):
+        # floating point can land the map on 0 or 1, where it stays: reseed those components
+        c = np.where((c <= 1e-9) | (c >= 1.0 - 1e-9), rng.uniform(0.01, 0.99, n_var), c)
+        if k >= burn_in:
+            chi[k - burn_in] = c
         c = lam * c * (1.0 - c)  # 003 eq. (32)
-        # the logistic map with lam = 4 can land exactly on 0 or 1 in floating point and then stay at 0
-        c = np.where((c <= 1e-12) | (c >= 1.0 - 1e-12), rng.uniform(0.01, 0.99, n), c)
     return xl + (xu - xl) * chi  # 003 eq. (31)
 
 
@@ -174,15 +180,18 @@ def constrained_dominance(
 def non_dominated_mask(F: NDArray[np.float64]) -> NDArray[np.bool_]:
     """True for the rows of ``F`` (n, n_obj) that no other row dominates, shape (n,).
 
-    One (n, n, n_obj) comparison; the archives here hold a few hundred points, where this is faster
-    than a sort-based method.
+    One (n, n) comparison per objective; the archives here hold a few hundred points, where this is
+    faster than a sort-based method.
     """
-    if F.shape[0] == 0:
+    n = F.shape[0]
+    if n == 0:
         return np.zeros(0, dtype=bool)
-    le = np.all(F[:, None, :] <= F[None, :, :], axis=2)
-    lt = np.any(F[:, None, :] < F[None, :, :], axis=2)
-    dominates = le & lt  # [i, j]: i dominates j
-    return ~dominates.any(axis=0)
+    le = np.ones((n, n), dtype=bool)
+    lt = np.zeros((n, n), dtype=bool)
+    for k in range(F.shape[1]):  # loop over objectives (2-3), not candidates
+        le &= F[:, None, k] <= F[None, :, k]
+        lt |= F[:, None, k] < F[None, :, k]
+    return ~(le & lt).any(axis=0)  # [i, j] of le & lt: i dominates j
 
 
 def crowding_distance(F: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -205,3 +214,61 @@ def crowding_distance(F: NDArray[np.float64]) -> NDArray[np.float64]:
     for k in range(m):  # loop over objectives (2-3), not candidates
         cd[order[:, k]] += gap[:, k]
     return cd
+
+
+def truncate_by_crowding(F: NDArray[np.float64], n_keep: int) -> NDArray[np.bool_]:
+    """Keep-mask (n,) that drops rows of ``F`` one at a time by smallest crowding distance.
+
+    Crowding is recomputed after each removal (as SMPSO's ``CrowdingDistanceArchive`` does); ties go
+    to the lowest index.
+    """
+    alive = np.ones(F.shape[0], dtype=bool)
+    while alive.sum() > n_keep:
+        idx = np.flatnonzero(alive)
+        alive[idx[np.argmin(crowding_distance(F[idx]))]] = False
+    return alive
+
+
+def truncate_by_nearest(F: NDArray[np.float64], n_keep: int) -> NDArray[np.bool_]:
+    """Keep-mask (n,) that drops rows of ``F`` one at a time from the closest pair (SPEA2-style).
+
+    Objectives are normalised to [0, 1] over ``F``. Each step takes the closest remaining pair and
+    removes the member whose second-nearest neighbour is closer. Better spread than crowding distance
+    with three or more objectives, where crowding distance is known to be a poor density estimate.
+    The extreme point of each objective is never removed.
+    """
+    n = F.shape[0]
+    alive = np.ones(n, dtype=bool)
+    if n <= n_keep:
+        return alive
+    lo, hi = F.min(axis=0), F.max(axis=0)
+    Fn = (F - lo) / np.where(hi > lo, hi - lo, 1.0)
+    D = np.sqrt(((Fn[:, None, :] - Fn[None, :, :]) ** 2).sum(axis=2))
+    np.fill_diagonal(D, np.inf)
+    protected = np.zeros(n, dtype=bool)
+    protected[np.argmin(F, axis=0)] = True
+    protected[np.argmax(F, axis=0)] = True
+    n_alive = n
+    while n_alive > n_keep:
+        flat = np.argmin(D)
+        i, j = divmod(int(flat), n)
+        if protected[i] and protected[j]:
+            D[i, j] = D[j, i] = np.inf  # two extremes: never remove either; look at the next pair
+            if not np.isfinite(D).any():
+                break
+            continue
+        di, dj = np.partition(D[i], 1)[1], np.partition(D[j], 1)[1]
+        if protected[i]:
+            out = j
+        elif protected[j]:
+            out = i
+        else:
+            out = i if di < dj else j
+        alive[out] = False
+        D[out, :] = np.inf
+        D[:, out] = np.inf
+        n_alive -= 1
+    if n_alive > n_keep:  # only extremes left: fall back to crowding among them
+        idx = np.flatnonzero(alive)
+        alive[idx] = truncate_by_crowding(F[idx], n_keep)
+    return alive

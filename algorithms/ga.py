@@ -20,10 +20,14 @@ from algorithms._common import AlgorithmConfigError, RoundingRepair
 __all__ = ["ga", "nsga2"]
 
 
-def _operators(crossover_prob: float, crossover_eta: float, mutation_eta: float, mutation_prob: float) -> dict:
+def _operators(
+    crossover_prob: float, crossover_eta: float, mutation_eta: float, mutation_prob: float
+) -> dict:
     for name, value in (("crossover_prob", crossover_prob), ("mutation_prob", mutation_prob)):
         if not (0.0 <= value <= 1.0 or (name == "mutation_prob" and value == -1.0)):
-            raise AlgorithmConfigError(f"{name} must lie in [0, 1] (mutation_prob: or -1 for 1/n_var), got {value}")
+            raise AlgorithmConfigError(
+                f"{name} must lie in [0, 1] (mutation_prob: or -1 for 1/n_var), got {value}"
+            )
     for name, value in (("crossover_eta", crossover_eta), ("mutation_eta", mutation_eta)):
         if not value > 0:
             raise AlgorithmConfigError(f"{name} must be > 0, got {value}")
@@ -53,8 +57,11 @@ def ga(
     """
     if int(pop_size) != pop_size or pop_size < 2:
         raise AlgorithmConfigError(f"pop_size must be an integer >= 2, got {pop_size!r}")
-    return GA(pop_size=int(pop_size), **_operators(crossover_prob, crossover_eta, mutation_eta, mutation_prob),
-              **kwargs)
+    return GA(
+        pop_size=int(pop_size),
+        **_operators(crossover_prob, crossover_eta, mutation_eta, mutation_prob),
+        **kwargs,
+    )
 
 
 def nsga2(
@@ -66,8 +73,14 @@ def nsga2(
     mutation_prob: float = -1.0,
     **kwargs: Any,
 ) -> NSGA2:
-    """pymoo's NSGA-II with SBX, polynomial mutation and :class:`RoundingRepair` (same keywords as :func:`ga`)."""
+    """pymoo's NSGA-II with SBX, polynomial mutation and :class:`RoundingRepair`.
+
+    Same keywords as :func:`ga`; extra keywords go to :class:`pymoo.algorithms.moo.nsga2.NSGA2`.
+    """
     if int(pop_size) != pop_size or pop_size < 2:
         raise AlgorithmConfigError(f"pop_size must be an integer >= 2, got {pop_size!r}")
-    return NSGA2(pop_size=int(pop_size), **_operators(crossover_prob, crossover_eta, mutation_eta, mutation_prob),
-                 **kwargs)
+    return NSGA2(
+        pop_size=int(pop_size),
+        **_operators(crossover_prob, crossover_eta, mutation_eta, mutation_prob),
+        **kwargs,
+    )

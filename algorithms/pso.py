@@ -196,9 +196,11 @@ class IHSPSO(Algorithm):
         return Population.new(X=X)
 
     def _initialize_advance(self, infills: Population | None = None, **kwargs: Any) -> None:
-        self._X = infills.get("X").copy()
+        X, F, CV = infills.get("X", "F", "CV")
+        self._X = X.copy()
         self._V = np.zeros_like(self._X)
-        self.pop = infills.copy()
+        self.pop = infills.copy()  # personal bests, with their arrays beside
+        self._P_X, self._P_F, self._P_CV = X.copy(), F[:, 0].copy(), CV[:, 0].copy()
 
     def _infill(self) -> Population:
         rng = self.random_state
@@ -224,30 +226,33 @@ class IHSPSO(Algorithm):
         if infills is None:
             raise AlgorithmConfigError(f"{type(self).__name__} follows ask/tell: advance needs the infills")
         n = self._n_swarm_infill
-        F = infills.get("F")[:, 0]
-        CV = infills.get("CV")[:, 0]
-        _, P_F, P_CV = self._pbest_arrays()
+        X, F, CV = infills.get("X", "F", "CV")
+        F, CV = F[:, 0], CV[:, 0]
         # personal best: replace unless the old one is strictly better (feasibility first)
-        keep = feasibility_first_better(P_F, P_CV, F[:n], CV[:n])
+        keep = feasibility_first_better(self._P_F, self._P_CV, F[:n], CV[:n])
         replace = np.flatnonzero(~keep)
-        self.pop[replace] = infills[replace]
+        self._replace_pbest(replace, infills, replace, X, F, CV)
         if len(infills) > n:
-            self._harmony_replacement(infills[n:], F[n:], CV[n:])
+            self._harmony_replacement(infills, n, X, F, CV)
 
-    def _harmony_replacement(self, harmonies: Population, F: NDArray, CV: NDArray) -> None:
-        """Each harmony replaces one of the worst particles (position and personal best) if better."""
-        _, P_F, P_CV = self._pbest_arrays()
-        worst = feasibility_first_order(P_F, P_CV)[::-1][: len(harmonies)]
-        h_order = feasibility_first_order(F, CV)[: worst.size]  # best harmony against worst particle
-        better = feasibility_first_better(F[h_order], CV[h_order], P_F[worst], P_CV[worst])
-        idx, hk = worst[better], h_order[better]
-        if idx.size:
-            self.pop[idx] = harmonies[hk]
-            self._X[idx] = harmonies[hk].get("X")
+    def _replace_pbest(self, rows, source: Population, src_rows, X, F, CV) -> None:
+        """Personal bests ``rows`` become the ``src_rows`` of ``source`` (arrays X, F, CV of source)."""
+        if len(rows) == 0:
+            return
+        self.pop[rows] = source[src_rows]
+        self._P_X[rows], self._P_F[rows], self._P_CV[rows] = X[src_rows], F[src_rows], CV[src_rows]
+
+    def _harmony_replacement(self, infills: Population, n: int, X, F, CV) -> None:
+        """Each harmony (rows ``n:``) replaces one of the worst particles (position and pbest) if better."""
+        worst = feasibility_first_order(self._P_F, self._P_CV)[::-1][: len(infills) - n]
+        h = n + feasibility_first_order(F[n:], CV[n:])[: worst.size]  # best harmony against worst particle
+        better = feasibility_first_better(F[h], CV[h], self._P_F[worst], self._P_CV[worst])
+        if better.any():
+            self._replace_pbest(worst[better], infills, h[better], X, F, CV)
+            self._X[worst[better]] = X[h[better]]
 
     def _pbest_arrays(self) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-        P_X, P_F, P_CV = self.pop.get("X", "F", "CV")
-        return P_X, P_F[:, 0], P_CV[:, 0]
+        return self._P_X, self._P_F, self._P_CV
 
 
 class PSO(IHSPSO):

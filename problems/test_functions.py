@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from pymoo.core.problem import Problem
+from pymoo.problems.many.dtlz import DTLZ2
 from pymoo.problems.multi.bnh import BNH
 from pymoo.problems.multi.tnk import TNK
 from pymoo.problems.multi.zdt import ZDT1, ZDT2, ZDT3, ZDT6
-from pymoo.problems.many.dtlz import DTLZ2
 
 __all__ = [
     "Sphere",

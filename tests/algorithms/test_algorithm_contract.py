@@ -20,9 +20,14 @@ from problems.test_functions import Rastrigin, Sphere
 
 SO = ["pso", "ihspso", "ga"]
 MO = ["mopso", "moihspso", "nsga2"]
-SMALL = {"pso": {"pop_size": 12}, "ihspso": {"pop_size": 12, "hs_size": 3, "hms": 4},
-         "ga": {"pop_size": 12}, "mopso": {"pop_size": 12, "archive_size": 15},
-         "moihspso": {"pop_size": 12, "archive_size": 15, "hs_size": 4}, "nsga2": {"pop_size": 12}}
+SMALL = {
+    "pso": {"pop_size": 12},
+    "ihspso": {"pop_size": 12, "hs_size": 3, "hms": 4},
+    "ga": {"pop_size": 12},
+    "mopso": {"pop_size": 12, "archive_size": 15},
+    "moihspso": {"pop_size": 12, "archive_size": 15, "hs_size": 4},
+    "nsga2": {"pop_size": 12},
+}
 
 
 def make(name: str, **kw):
@@ -33,9 +38,13 @@ class CountingMixedInteger(Problem):
     """Shifted sphere(s) with integer variables; records every matrix it evaluates."""
 
     def __init__(self, n_obj: int = 1, constrained: bool = False) -> None:
-        super().__init__(n_var=6, n_obj=n_obj, n_ieq_constr=1 if constrained else 0,
-                         xl=np.array([-5.0, -5.0, -5.0, 0.0, -3.5, 0.0]),
-                         xu=np.array([5.0, 5.0, 5.0, 10.0, 3.5, 1.0]))
+        super().__init__(
+            n_var=6,
+            n_obj=n_obj,
+            n_ieq_constr=1 if constrained else 0,
+            xl=np.array([-5.0, -5.0, -5.0, 0.0, -3.5, 0.0]),
+            xu=np.array([5.0, 5.0, 5.0, 10.0, 3.5, 1.0]),
+        )
         self.int_mask = np.array([False, False, False, True, True, True])
         self.calls = 0
         self.n_rows = 0
@@ -217,9 +226,17 @@ def test_algorithms_registry_names_and_plain_keywords():
 
 @pytest.mark.parametrize(
     "ctor, kw",
-    [(PSO, {"pop_size": 1}), (IHSPSO, {"hmcr": 1.5}), (IHSPSO, {"hs_size": 0}), (MOPSO, {"c_min": 3.0}),
-     (MOPSO, {"constriction": "bogus"}), (MOPSO, {"archive_truncation": "x"}), (MOIHSPSO, {"par": -0.1}),
-     (ga, {"crossover_prob": 2.0}), (nsga2, {"pop_size": 0})],
+    [
+        (PSO, {"pop_size": 1}),
+        (IHSPSO, {"hmcr": 1.5}),
+        (IHSPSO, {"hs_size": 0}),
+        (MOPSO, {"c_min": 3.0}),
+        (MOPSO, {"constriction": "bogus"}),
+        (MOPSO, {"archive_truncation": "x"}),
+        (MOIHSPSO, {"par": -0.1}),
+        (ga, {"crossover_prob": 2.0}),
+        (nsga2, {"pop_size": 0}),
+    ],
 )
 def test_bad_configuration_is_a_named_error(ctor, kw):
     with pytest.raises(AlgorithmConfigError):

@@ -65,8 +65,9 @@ def test_pso_equation_equals_loop_reference(r_per_particle, per_particle_c):
         chi = constriction_factor(c1, c2)
     else:
         c1, c2, chi = 1.4, 1.6, 1.0
-    a = pso_equation(X, V, P, L, 0.6, c1, c2, np.random.default_rng(5), v_max=v_max, chi=chi,
-                     r_per_particle=r_per_particle)
+    a = pso_equation(
+        X, V, P, L, 0.6, c1, c2, np.random.default_rng(5), v_max=v_max, chi=chi, r_per_particle=r_per_particle
+    )
     b = loop_pso(X, V, P, L, 0.6, c1, c2, np.random.default_rng(5), v_max, chi, r_per_particle)
     np.testing.assert_allclose(a[0], b[0], rtol=0, atol=1e-14)
     np.testing.assert_allclose(a[1], b[1], rtol=0, atol=1e-14)
@@ -127,7 +128,7 @@ def test_chaotic_sample_follows_the_logistic_map_inside_the_box():
     X = chaotic_sample(xl, xu, 200, np.random.default_rng(4))
     assert np.all(X >= xl) and np.all(X <= xu)
     chi = (X - xl) / (xu - xl)
-    np.testing.assert_allclose(chi[:, 1:], 4.0 * chi[:, :-1] * (1.0 - chi[:, :-1]), atol=1e-9)  # 003 eq. (32)
+    np.testing.assert_allclose(chi[1:], 4.0 * chi[:-1] * (1.0 - chi[:-1]), atol=1e-9)  # 003 eq. (32)
     # the logistic map with lambda 4 has the arcsine density: more mass near the edges than uniform
     edge = np.mean((chi < 0.1) | (chi > 0.9))
     assert 0.3 < edge < 0.5
@@ -181,10 +182,14 @@ def test_ranking_rules_equal_loop_references(seed):
     Fa, Fb = g.integers(0, 4, (n, 2)).astype(float), g.integers(0, 4, (n, 2)).astype(float)
     ca = np.where(g.random(n) < 0.5, 0.0, g.integers(1, 4, n).astype(float))
     cb = np.where(g.random(n) < 0.5, 0.0, g.integers(1, 4, n).astype(float))
-    np.testing.assert_array_equal(constrained_dominance(Fa, ca, Fb, cb), loop_constrained_dominance(Fa, ca, Fb, cb))
+    np.testing.assert_array_equal(
+        constrained_dominance(Fa, ca, Fb, cb), loop_constrained_dominance(Fa, ca, Fb, cb)
+    )
     fa, fb = Fa[:, 0], Fb[:, 0]
-    ref = [(a <= 0 < b) or (a <= 0 and b <= 0 and x < y) or (a > 0 and b > 0 and a < b)
-           for x, a, y, b in zip(fa, ca, fb, cb, strict=True)]
+    ref = [
+        (a <= 0 < b) or (a <= 0 and b <= 0 and x < y) or (a > 0 and b > 0 and a < b)
+        for x, a, y, b in zip(fa, ca, fb, cb, strict=True)
+    ]
     np.testing.assert_array_equal(feasibility_first_better(fa, ca, fb, cb), ref)
     order = feasibility_first_order(fa, ca)
     for i, j in zip(order[:-1], order[1:], strict=True):  # no later element is strictly better

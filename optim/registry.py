@@ -284,8 +284,20 @@ def _build_mopso_cd(n_obj: int, **kw: Any) -> Any:
 
 def _build_cmopso(n_obj: int, **kw: Any) -> Any:
     from pymoo.algorithms.moo.cmopso import CMOPSO
+    from pymoo.core.population import Population
 
-    return CMOPSO(**kw)
+    class SeededCMOPSO(CMOPSO):
+        """pymoo 0.6.2's CMOPSO with its survival tournament drawn from the algorithm's seeded
+        generator: upstream ``_advance`` calls ``survival.do`` without ``random_state``, so the
+        tournament used a fresh unseeded generator and the same seed gave different results."""
+
+        def _advance(self, infills: Any = None, **kwargs: Any) -> None:
+            particles = Population.merge(self.pop, infills)
+            self.elites = self.elites.add(particles)
+            self.pop = self.survival.do(self.problem, particles, n_survive=self.pop_size,
+                                        random_state=self.random_state)
+
+    return SeededCMOPSO(**kw)
 
 
 _POP = Param("pop_size", 100, "population size")
@@ -321,7 +333,7 @@ def _pymoo_algorithm_entries() -> dict[str, Entry]:
           Param("c2", 2.0, "social coefficient"),
           Param("max_velocity_rate", 0.5, "velocity clamp as a share of the variable range"),
           Param("archive_size", 200, "leader archive size")), _build_mopso_cd),
-        ("cmopso", "pymoo CMOPSO: competitive multi-objective PSO",
+        ("cmopso", "pymoo CMOPSO: competitive multi-objective PSO (survival seeded, see _build_cmopso)",
          (_POP, Param("max_velocity_rate", 0.2, "velocity clamp as a share of the variable range"),
           Param("elite_size", 10, "elite size"), Param("initial_velocity", "random", "'random' | 'zero'"),
           Param("mutation_rate", 0.5, "mutation rate")), _build_cmopso),

@@ -68,3 +68,25 @@ def test_failing_problem_comes_back_as_failed_run():
     assert "Traceback" in out.traceback and "_evaluate" in out.traceback
     ok = execute_spec(_spec("optim_test_problems:Boom", {"fail_after": 100}))
     assert isinstance(ok, RunRecord) and ok.n_eval == 30
+
+
+def _algorithm_names() -> list[str]:
+    from optim.registry import algorithm_entries
+
+    return list(algorithm_entries())
+
+
+@pytest.mark.parametrize("name", _algorithm_names())
+def test_every_registered_algorithm_is_reproducible(name):
+    """Same seed, same front, whatever the algorithm (campaign results must not depend on n_jobs)."""
+    from optim.registry import get_algorithm
+
+    single = any(k in name for k in ("ga", "pso")) and not any(k in name for k in ("nsga", "mopso", "moihs"))
+    problem, pp = ("f1", {"n_var": 3}) if single else ("zdt1", {"n_var": 4})
+    ap = {"pop_size": 12} if "pop_size" in get_algorithm(name).param_names and "nsga3" not in name else {}
+    if "moead" in name or "nsga3" in name:
+        ap = {"n_partitions": 11}
+    a = run(problem, name, 4, seed=9, problem_params=pp, algorithm_params=ap)
+    b = run(problem, name, 4, seed=9, problem_params=pp, algorithm_params=ap)
+    np.testing.assert_array_equal(a.F, b.F)
+    np.testing.assert_array_equal(a.pop_X, b.pop_X)

@@ -283,13 +283,33 @@ def _build_mopso_cd(n_obj: int, **kw: Any) -> Any:
 
 
 def _build_cmopso(n_obj: int, **kw: Any) -> Any:
-    from pymoo.algorithms.moo.cmopso import CMOPSO
+    from pymoo.algorithms.moo.cmopso import CMOPSO, CrowdingDistanceTournamentSurvival
     from pymoo.core.population import Population
+    from pymoo.util.archive import MultiObjectiveArchive, SurvivalTruncation
+
+    class SeededTruncation(SurvivalTruncation):
+        def __init__(self, survival: Any, problem: Any, rng: Any) -> None:
+            super().__init__(survival, problem=problem)
+            self.rng = rng
+
+        def __call__(self, sols: Any, k: int) -> Any:
+            return self.survival.do(self.problem, sols, n_survive=k, random_state=self.rng)
 
     class SeededCMOPSO(CMOPSO):
-        """pymoo 0.6.2's CMOPSO with its survival tournament drawn from the algorithm's seeded
-        generator: upstream ``_advance`` calls ``survival.do`` without ``random_state``, so the
-        tournament used a fresh unseeded generator and the same seed gave different results."""
+        """pymoo 0.6.2's CMOPSO with every random draw from the algorithm's seeded generator.
+
+        Upstream, the survival tournament (``_advance``) and the elite archive's truncation call
+        ``survival.do`` without ``random_state``, so they draw from fresh unseeded generators and
+        the same seed gives different fronts. Everything else is pymoo's.
+        """
+
+        def _setup(self, problem: Any, **kwargs: Any) -> None:
+            super()._setup(problem, **kwargs)
+            self.elites = MultiObjectiveArchive(
+                truncation=SeededTruncation(CrowdingDistanceTournamentSurvival(), problem,
+                                            self.random_state),
+                max_size=self.pop_size, truncate_size=self.elite_size,
+            )
 
         def _advance(self, infills: Any = None, **kwargs: Any) -> None:
             particles = Population.merge(self.pop, infills)

@@ -78,15 +78,19 @@ def _algorithm_names() -> list[str]:
 
 @pytest.mark.parametrize("name", _algorithm_names())
 def test_every_registered_algorithm_is_reproducible(name):
-    """Same seed, same front, whatever the algorithm (campaign results must not depend on n_jobs)."""
+    """Same seed, same front, whatever the algorithm (campaign results must not depend on n_jobs).
+
+    (pymoo 0.6.2's own CMOPSO fails this on dtlz2 with these settings, as measured when this test
+    was written; the registry's wrapper seeds it.)
+    """
     from optim.registry import get_algorithm
 
-    single = any(k in name for k in ("ga", "pso")) and not any(k in name for k in ("nsga", "mopso", "moihs"))
-    problem, pp = ("f1", {"n_var": 3}) if single else ("zdt1", {"n_var": 4})
-    ap = {"pop_size": 12} if "pop_size" in get_algorithm(name).param_names and "nsga3" not in name else {}
-    if "moead" in name or "nsga3" in name:
-        ap = {"n_partitions": 11}
-    a = run(problem, name, 4, seed=9, problem_params=pp, algorithm_params=ap)
-    b = run(problem, name, 4, seed=9, problem_params=pp, algorithm_params=ap)
+    multi = any(k in name for k in ("nsga", "mopso", "moihs", "moead", "sms"))
+    problem, pp = ("dtlz2", {"n_var": 6}) if multi else ("f1", {"n_var": 3})
+    params = get_algorithm(name).param_names
+    ap = {"n_partitions": 5} if "n_partitions" in params else {"pop_size": 20}
+    a = run(problem, name, 10, seed=9, problem_params=pp, algorithm_params=ap)
+    b = run(problem, name, 10, seed=9, problem_params=pp, algorithm_params=ap)
     np.testing.assert_array_equal(a.F, b.F)
     np.testing.assert_array_equal(a.pop_X, b.pop_X)
+

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,8 +143,11 @@ def bdew_load_pu(profile: str = "h0", year: int = CALENDAR_YEAR) -> NDArray[np.f
 
     if (year % 4 == 0 and year % 100 != 0) or year % 400 == 0:
         raise ProfileError(f"bdew_load_pu: use a non-leap year to get 8760 hours, got {year}")
-    slp = bdew.ElecSlp(year)
-    q = slp.get_scaled_power_profiles({profile: 1.0})[profile]
+    # demandlib's ElecSlp calls warnings.simplefilter("error") for the whole process (demandlib
+    # 0.2.2); keep that change inside this call so later warnings stay warnings.
+    with warnings.catch_warnings():
+        slp = bdew.ElecSlp(year)
+        q = slp.get_scaled_power_profiles({profile: 1.0})[profile]
     hourly = q.resample("1h").mean().to_numpy(dtype=np.float64)
     if hourly.shape != (HOURS_PER_YEAR,):
         raise ProfileError(f"demandlib {profile} {year}: {hourly.shape[0]} hours, expected {HOURS_PER_YEAR}")

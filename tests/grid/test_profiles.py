@@ -88,3 +88,14 @@ def test_synthetic_year_is_labelled_and_seeded():
     np.testing.assert_array_equal(a.wind_speed_m_s, b.wind_speed_m_s)
     with pytest.raises(TypeError):
         profiles.synthetic_year(1)
+
+
+def test_bdew_load_leaves_the_warning_filters_alone():
+    # demandlib 0.2.2 sets warnings.simplefilter("error") process-wide; bdew_load_pu must contain it
+    import warnings
+
+    from grid.profiles import bdew_load_pu
+
+    before = list(warnings.filters)
+    bdew_load_pu()
+    assert warnings.filters == before

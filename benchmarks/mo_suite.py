@@ -12,9 +12,10 @@ non-dominated set, and the median wall time per run. The IGD reference sets are 
 pymoo 0.6.2 ships two multi-objective swarms in ``pymoo.algorithms.moo``: ``mopso_cd.MOPSO_CD`` and
 ``cmopso.CMOPSO``; both run with their defaults (pop 100). Population size 100 for every algorithm.
 
-A second table (``--overhead``, on by default) measures each algorithm's per-generation overhead on a
-trivial problem (ZDT1 with 30 variables; its evaluation is negligible) at the same population size:
-wall time per generation after the first, the median over a few repetitions.
+A second table (skip with ``--no-overhead``) measures each algorithm's per-generation overhead on a
+trivial problem (ZDT1 with 30 variables for the multi-objective ones, the 30-variable sphere for the
+single-objective ones, NSGA-II on both; their evaluation is negligible) at the same population size:
+wall time per generation after the first, the median over a few repetitions, single process.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ from pymoo.indicators.igd import IGD
 from pymoo.optimize import minimize
 from pymoo.util.ref_dirs import get_reference_directions
 
-from algorithms import MOIHSPSO, MOPSO, nsga2
-from problems.test_functions import DTLZ2, ZDT1, ZDT2, ZDT3, ZDT6
+from algorithms import IHSPSO, MOIHSPSO, MOPSO, PSO, ga, nsga2
+from problems.test_functions import DTLZ2, ZDT1, ZDT2, ZDT3, ZDT6, Sphere
 
 ALGORITHMS = {
     "mopso": lambda pop: MOPSO(pop_size=pop),
@@ -110,27 +111,38 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def overhead(pop: int, n_gen: int = 60, repeats: int = 3) -> pd.DataFrame:
-    """Per-generation wall time (ms) on ZDT1, excluding the first generation, median of ``repeats``."""
+    """Per-generation wall time (ms) on trivial problems, excluding the first generation, median of
+    ``repeats``: the multi-objective algorithms on ZDT1 (30 variables), the single-objective ones on
+    the 30-variable sphere, each beside NSGA-II on the same problem at the same population size.
+    """
+    cases = [(name, make, "zdt1", ZDT1) for name, make in ALGORITHMS.items()] + [
+        ("pso", lambda p: PSO(pop_size=p), "sphere30", lambda: Sphere(n_var=30)),
+        ("ihspso", lambda p: IHSPSO(pop_size=p), "sphere30", lambda: Sphere(n_var=30)),
+        ("ga", lambda p: ga(pop_size=p), "sphere30", lambda: Sphere(n_var=30)),
+        ("nsga2", lambda p: nsga2(pop_size=p), "sphere30", lambda: Sphere(n_var=30)),
+    ]
     rows = []
-    for name, make in ALGORITHMS.items():
+    for name, make, problem_name, make_problem in cases:
         times = []
         for r in range(repeats):
             stamps: list[float] = []
             minimize(
-                ZDT1(),
+                make_problem(),
                 make(pop),
                 ("n_gen", n_gen),
                 seed=r,
                 callback=lambda algorithm, s=stamps: s.append(time.perf_counter()),
             )
             times.append((stamps[-1] - stamps[0]) / (len(stamps) - 1))
-        probe = ZDT1()
+        probe = make_problem()
+        X = np.random.default_rng(0).random((pop, probe.n_var))
         t0 = time.perf_counter()
         for _ in range(50):
-            probe.evaluate(np.random.default_rng(0).random((pop, probe.n_var)))
+            probe.evaluate(X)
         eval_ms = (time.perf_counter() - t0) / 50 * 1e3
         rows.append(
             {
+                "problem": problem_name,
                 "algorithm": name,
                 "ms_per_generation": 1e3 * float(np.median(times)),
                 "of_which_evaluation_ms": eval_ms,
@@ -170,7 +182,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         print(summarise(df).to_string())
         if not args.no_overhead:
-            print(f"\nPer-generation overhead on ZDT1 (n_var 30), pop {args.pop}, single process:")
+            print(f"\nPer-generation overhead on trivial problems, pop {args.pop}, single process:")
             print(overhead(args.pop).to_string(index=False))
 
 

@@ -158,8 +158,9 @@ class MOPSO(Algorithm):
         ``"nearest"`` (closest pair first, SPEA2-style) or ``"auto"``: crowding with two objectives,
         nearest with more (crowding distance is a poor density estimate in 3-D; measured on DTLZ2).
     w_start, w_end : float
-        Linearly decreasing inertia, 001 eq. (27) (001: w_start = 0.85; defaults 0.1 -> 0.1 as SMPSO,
-        whose constriction factor does the damping).
+        Linearly decreasing inertia, 001 eq. (27). 001 starts at 0.85 with a constant c = 1.25 and no
+        constriction; with SMPSO's constriction (which does the damping) the default 0.2 -> 0 measured
+        better than SMPSO's constant 0.1 (ZDT1 median IGD 3.8e-3 vs 4.2e-3 over 3 seeds).
     c_min, c_max : float
         Cognitive and social coefficients drawn per particle from U(c_min, c_max) every generation
         (SMPSO: 1.5, 2.5; 001 uses a constant 1.25: set both to 1.25 and ``constriction="none"``).
@@ -194,8 +195,8 @@ class MOPSO(Algorithm):
         *,
         archive_size: int = 100,
         archive_truncation: str = "auto",
-        w_start: float = 0.1,
-        w_end: float = 0.1,
+        w_start: float = 0.2,
+        w_end: float = 0.0,
         c_min: float = 1.5,
         c_max: float = 2.5,
         constriction: str = "smpso",

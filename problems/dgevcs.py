@@ -66,6 +66,11 @@ Readings of the paper (where 003 is garbled or silent; all overridable in :class
   make the objective change during a run; ``composite`` uses fixed references ``norm_ref`` instead
   (default: the best values over a small deterministic reference population, see
   :meth:`DGEVCSPlanning.reference_values`).
+* Eqs. (28)-(30) (SOC limits, departure SOC, one discharge within the stay) hold by construction of
+  the dispatcher; what it cannot charge (a station too small) is unserved energy. 003 lets that
+  lower the charging completion (F4) rather than forbid it, so the ``ev_unserved`` constraint
+  (unserved share of the desired charge minus ``Config003.unserved_max_share``) is off by default
+  (share 1.0); lower the share to enforce eq. (29).
 * Eq. (18)'s total DG limit is not given: ``Config003.total_dg_max_kw = 5000`` kW. Eq. (19)'s EVCS
   bounds are not given: 100-500 kW (003's plans lie in 150-442 kW).
 """
@@ -139,6 +144,7 @@ class Config003:
     v_min_pu: float = 0.90  # eqs. (11), (26): not given by 003 (see module docstring)
     v_max_pu: float = 1.10
     v_rated_pu: float = 1.0
+    unserved_max_share: float = 1.0  # eq. (29) as a constraint: share of desired charge left unserved
     # ---- table 1 prices (peak, normal, valley), CNY/kWh
     purchase_cny_kwh: tuple[float, float, float] = (0.6129, 0.4430, 0.2189)  # c_i
     sale_cny_kwh: tuple[float, float, float] = (1.11, 0.68, 0.35)  # c_o
@@ -391,7 +397,7 @@ class DGEVCSPlanning(Problem):
         cons = ["dg_total", "v_low", "v_high"]
         if self.has_current_limits:
             cons.append("i_max")
-        cons.append("pf_failed")
+        cons += ["pf_failed", "ev_unserved"]
         self.constraint_names = cons
         self._norm_ref = None if norm_ref is None else np.asarray(norm_ref, dtype=np.float64)
         if self._norm_ref is not None and self._norm_ref.shape != (4,):
@@ -497,7 +503,8 @@ class DGEVCSPlanning(Problem):
         ``ev_revenue``, ``purchase``, ``investment``, ``om``, ``subsidy``, ``loss_cost``,
         ``environment``); table 6's ``completion`` (share) and ``unit_charging_cost`` (CNY/kWh);
         table 7's ``dg_energy_mwh`` and ``ev_energy_mwh`` (per year); ``dg_kw``, ``evcs_kw``;
-        ``loss_mwh``, ``vmin_pu``, ``vmax_pu``, ``unserved_mwh`` and ``pf_failed`` (share).
+        ``loss_mwh``, ``vmin_pu``, ``vmax_pu``, ``unserved_mwh``, ``unserved_share`` (of the desired
+        charge) and ``pf_failed`` (share).
         """
         from grid.powerflow import solve
 
@@ -582,6 +589,9 @@ class DGEVCSPlanning(Problem):
         out["ev_energy_mwh"] = year(ch) / 1000.0
         out["loss_mwh"] = year(loss) / 1000.0
         out["unserved_mwh"] = disp.unserved_kwh[:, 0].sum(-1) * cfg.days_per_year / 1000.0
+        out["unserved_share"] = disp.unserved_kwh[:, 0].sum(-1) / np.maximum(
+            disp.energy_desired_kwh.sum(), 1e-12
+        )
         flat = vm.reshape(n, -1)
         out["vmin_pu"] = flat.min(axis=1)
         out["vmax_pu"] = flat.max(axis=1)
@@ -641,5 +651,6 @@ class DGEVCSPlanning(Problem):
         if self.has_current_limits:
             cols.append(vals["i_max"])  # eq. (27)
         cols.append(vals["pf_failed"])  # eq. (25): the power flow must have a solution
+        cols.append(vals["unserved_share"] - cfg.unserved_max_share)  # eq. (29), SOC at departure
         G = np.column_stack(cols)
         out["G"] = np.where(np.isfinite(G), G, 1.0)

@@ -242,3 +242,16 @@ def test_typical_days_by_name_for_campaign_files():
     assert 0 < F[0, 0] < 24 * 202.68 and np.isfinite(G).all()
     with pytest.raises(ProblemConfigError):
         DGSiting("ieee33", scenarios="winter")
+
+
+def test_branch_current_limits_become_a_constraint_where_the_network_has_them():
+    from dataclasses import replace
+
+    net = replace(cases.load("ieee33"), i_max_a=np.full(32, 150.0))  # the feeder head carries ~200 A
+    prob = DGSiting(net, n_dg=1, p_max_kw=3000.0)
+    assert "i_max" in prob.constraint_names
+    assert "i_max" not in DGSiting("ieee33", n_dg=1).constraint_names  # no limits in the case data
+    _, G = _eval(prob, np.vstack([prob.encode([18], [0.0]), prob.encode([6], [2500.0])]))
+    col = prob.constraint_names.index("i_max")
+    assert G[0, col] > 0  # base case overloads the 150 A head
+    assert G[1, col] < 0  # a large DG near the head relieves it

@@ -308,3 +308,15 @@ def test_default_typical_days_are_four_days_over_a_year():
     assert prob.days_per_scenario.sum() == pytest.approx(365.0)
     v = prob.compute(prob.encode_plan(TABLE3[1])[None])
     assert v["pf_failed"][0] == 0.0 and 0.0 < v["voltage_quality"][0] < 1.0
+
+
+def test_unserved_charge_constraint_is_off_by_default_and_binds_when_asked(scheme2):
+    x = scheme2.encode([0, 0, 0], [0, 0, 0], [100.0] * 5)[None]  # stations far too small
+    v = scheme2.compute(x)
+    assert v["unserved_share"][0] > 0.2
+    col = scheme2.constraint_names.index("ev_unserved")
+    _, G = scheme2.evaluate(x, return_values_of=["F", "G"])
+    assert G[0, col] < 0
+    strict = DGEVCSPlanning("ieee33", scheme=2, scenarios=_Days(), config={"unserved_max_share": 0.05})
+    _, G = strict.evaluate(x, return_values_of=["F", "G"])
+    assert G[0, col] == pytest.approx(v["unserved_share"][0] - 0.05)

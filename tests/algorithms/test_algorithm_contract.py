@@ -176,15 +176,15 @@ def test_multi_objective_constrained_benchmark_returns_feasible_points(name):
 def test_archive_is_feasible_non_dominated_and_bounded_every_generation(name):
     p = CountingMixedInteger(n_obj=2, constrained=True)
     cb = GenerationCheck()
-    minimize(p, make(name, archive_size=10), ("n_gen", 25), seed=8, callback=cb)
+    minimize(p, make(name, archive_size=6), ("n_gen", 25), seed=8, callback=cb)
     sizes = []
     for F, CV in cb.opts:
         sizes.append(len(F))
-        assert len(F) <= 10
+        assert len(F) <= 6
         assert np.all(CV <= 0.0)
         dominated = (np.all(F[:, None] <= F[None], axis=2) & np.any(F[:, None] < F[None], axis=2)).any(axis=0)
         assert not dominated.any()
-    assert max(sizes) == 10  # the bound was reached, so truncation ran
+    assert max(sizes) == 6  # the bound was reached, so truncation ran
 
 
 def test_pso_is_ihspso_with_every_switch_off():
@@ -253,3 +253,31 @@ def test_bad_int_mask_is_a_named_error():
     p.int_mask = np.array([1, 0, 1])
     with pytest.raises(AlgorithmConfigError, match="int_mask"):
         minimize(p, PSO(pop_size=5), ("n_gen", 2), seed=1)
+
+
+@pytest.mark.parametrize("n_obj", [2, 3])
+def test_crowding_archive_add_keeps_its_invariants(n_obj):
+    from pymoo.core.population import Population
+
+    from algorithms import CrowdingArchive
+
+    g = np.random.default_rng(n_obj)
+    arch = CrowdingArchive(20)
+    for _ in range(6):
+        X = g.random((40, 4))
+        X[:5] = X[0]  # duplicates
+        F = np.column_stack([X[:, k] + 0.1 * X[:, 3] for k in range(n_obj)])
+        F[:, -1] = 1.0 - F[:, 0] + 0.1 * X[:, 3]
+        CV = np.where(g.random(40) < 0.3, g.random(40), 0.0)
+        pop = Population.new(X=X, F=F, CV=CV[:, None])
+        arch = arch.add(pop, X, F, CV)
+        assert 0 < len(arch) <= 20
+        np.testing.assert_array_equal(arch.pop.get("X"), arch.X)
+        assert np.all(arch.pop.get("CV") <= 0.0)
+        Fa = arch.F
+        dominated = (np.all(Fa[:, None] <= Fa[None], axis=2) & np.any(Fa[:, None] < Fa[None], axis=2)).any(
+            axis=0
+        )
+        assert not dominated.any()
+        assert len(np.unique(arch.X, axis=0)) == len(arch)
+    assert len(arch) == 20

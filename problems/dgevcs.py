@@ -58,6 +58,8 @@ Readings of the paper (where 003 is garbled or silent; all overridable in :class
 * Eq. (11): the voltage-quality band is not given; 0.90-1.10 pu (rated 1.0) is used, the band under
   which 003's reported F2 values (0.82-0.99) are attainable; the same band is the voltage
   constraint (eq. 26). ``P_i(t)`` is the net active demand at bus ``i``.
+* DG units and stations run at unity power factor (003 gives none); loads keep the feeder's own
+  power factor and follow the typical day's ``load_pu``.
 * Eq. (13): ``P_EV`` is the EV net demand (charging minus discharging) of the stations.
 * Eq. (14): ``c_wcd`` is the share of the EVs' requested energy that was delivered and ``c_cb`` the
   users' mean price per charged kWh (CNY/kWh); 003 defines neither further. Table 6's numbers

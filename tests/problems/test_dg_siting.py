@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pymoo.algorithms.soo.nonconvex.de import DE
 from pymoo.optimize import minimize
 
@@ -255,3 +257,19 @@ def test_branch_current_limits_become_a_constraint_where_the_network_has_them():
     col = prob.constraint_names.index("i_max")
     assert G[0, col] > 0  # base case overloads the 150 A head
     assert G[1, col] < 0  # a large DG near the head relieves it
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    sites=st.lists(st.integers(0, 31), min_size=3, max_size=3),
+    p_kw=st.lists(st.floats(0.0, 2000.0), min_size=3, max_size=3),
+    perm=st.permutations([0, 1, 2]),
+)
+def test_the_order_of_the_dgs_does_not_matter(sites, p_kw, perm):
+    prob = DGSiting("ieee33", n_dg=3, objectives=["loss", "vdev", "vmin", "dg_kw"])
+    x = np.array(sites + p_kw, dtype=float)
+    y = np.concatenate([x[:3][list(perm)], x[3:][list(perm)]])
+    Fx, Gx = _eval(prob, x)
+    Fy, Gy = _eval(prob, y)
+    np.testing.assert_allclose(Fx, Fy, rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(Gx, Gy, rtol=1e-10, atol=1e-12)

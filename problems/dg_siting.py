@@ -53,12 +53,17 @@ converge (their objectives get :data:`problems._common.PENALTY`); ``duplicate_si
 Published optimum this problem reproduces (see ``tests/problems/test_dg_siting.py``)
 -----------------------------------------------------------------------------------
 IEEE 33 (Baran & Wu / MATPOWER ``case33bw``, base loss 202.68 kW), 3 DGs at unity pf: buses 14, 24,
-30 with 754.7, 1099.9, 1071.4 kW give 71.46 kW, as reported by the analytical / metaheuristic DG
-papers that use the same data (for example Sultana & Roy, IJEPES 63, 2014; Nguyen, Vo & Truong,
-IJEPES 2016: 71.457 kW). The "72.8 kW" often quoted beside it is Kansal et al.'s (IJEPES 2013)
-13 / 24 / 30 placement; papers quoting a 211 kW base loss use a different 33-bus data variant.
+30 with 754.7, 1099.9, 1071.4 kW give 71.457 kW here, the figure the DG-placement papers that use
+the same data report for this plan (for example Sultana & Roy, IJEPES 63, 2014). The "~72.8 kW"
+sometimes quoted for three DGs does not come from this plan on this data (we get 71.46 kW; a
+13 / 24 / 30 plan of 802 / 1091 / 1054 kW gives 71.51 kW); papers quoting a 211 kW base loss use a
+different 33-bus data variant (branch 7-8 changed; see ``grid/data/SOURCES.md``) whose losses are
+not comparable.
 PG&E 69 (MATPOWER ``case69``, base loss 224.99 kW), 1 DG at unity pf: bus 61, 1872.7 kW, loss
-83.22 kW (Hung, Mithulananthan & Bansal, IEEE Trans. Energy Conversion 25(3), 2010).
+83.22 kW (Hung, Mithulananthan & Bansal, IEEE Trans. Energy Conversion 25(3), 2010), same data.
+Run to convergence (differential evolution, 9000 evaluations), the problem finds both plans.
+The citations are from the literature as known to the authors; the figures themselves are
+re-derived here to four digits.
 
 Example
 -------

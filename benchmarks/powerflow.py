@@ -27,6 +27,7 @@ import numba
 import numpy as np
 
 from grid import cases
+from grid.io import to_pandapower
 from grid.network import Network
 from grid.powerflow import solve
 
@@ -58,24 +59,6 @@ def _operating_points(net: Network, n: int, rng: np.random.Generator) -> tuple[n
     return scale * net.p_kw, scale * net.q_kvar
 
 
-def _pandapower_net(net: Network):
-    import pandapower as pp
-
-    ppn = pp.create_empty_network(sn_mva=1.0)
-    for k in range(net.n_bus):
-        pp.create_bus(ppn, vn_kv=net.base_kv, index=k)
-    for k in range(net.n_branch):
-        pp.create_line_from_parameters(
-            ppn, from_bus=int(net.from_idx[k]), to_bus=int(net.to_idx[k]), length_km=1.0,
-            r_ohm_per_km=float(net.r_ohm[k]), x_ohm_per_km=float(net.x_ohm[k]), c_nf_per_km=0.0,
-            max_i_ka=1.0,
-        )
-    for k in range(net.n_bus):
-        pp.create_load(ppn, bus=k, p_mw=net.p_kw[k] / 1e3, q_mvar=net.q_kvar[k] / 1e3, index=k)
-    pp.create_ext_grid(ppn, bus=0, vm_pu=net.slack_vm_pu, va_degree=net.slack_va_deg)
-    return ppn
-
-
 def bench_pandapower(net: Network, rng: np.random.Generator, *, calls: int) -> dict[str, float]:
     """Seconds per ``pp.runpp`` call, default options and fastest time-series options.
 
@@ -87,7 +70,7 @@ def bench_pandapower(net: Network, rng: np.random.Generator, *, calls: int) -> d
     """
     import pandapower as pp
 
-    ppn = _pandapower_net(net)
+    ppn = to_pandapower(net)
     p, q = _operating_points(net, calls, rng)
     out = {}
 

@@ -2,7 +2,9 @@
 
 * :func:`read_csv`: a branches CSV plus a loads CSV (and optionally a JSON of metadata), the format
   of the cases shipped in ``grid/data``.
-* :func:`from_pandapower`: a pandapower net (duck-typed: pandapower is not imported here).
+* :func:`from_pandapower`: a pandapower net (duck-typed: pandapower is not imported here), and
+  :func:`to_pandapower`, the way back (imports pandapower when called; it is not a runtime
+  dependency of this package).
 * :func:`read_matpower`: a MATPOWER case file (``.m``) whose branch data are in ohm and loads in kW, as
   in ``case33bw.m``/``case69.m`` before their final per-unit conversion, or in per unit (``units="pu"``).
 """
@@ -20,7 +22,7 @@ import pandas as pd
 from .errors import NetworkError, SlackError
 from .network import Network
 
-__all__ = ["read_csv", "from_pandapower", "read_matpower"]
+__all__ = ["read_csv", "from_pandapower", "to_pandapower", "read_matpower"]
 
 
 def read_csv(
@@ -124,6 +126,37 @@ def from_pandapower(net: Any, *, name: str = "pandapower") -> Network:
         file=f"pandapower net {name!r}",
     )
 
+
+
+def to_pandapower(net: Network) -> Any:
+    """An equivalent pandapower net, for cross-checks with pandapower's solvers.
+
+    Bus ``k`` of the pandapower net is internal bus ``k`` of ``net`` (its label is in
+    ``bus.name``); each branch is a line of 1 km with ``r_ohm``/``x_ohm`` per km and no capacitance;
+    each bus carries one load with its nominal demand (``load.index == bus``) and, where
+    ``shunt_kvar`` is non-zero, a shunt; the slack is an ext_grid. Ties are omitted. Needs
+    pandapower (``pip install pandapower``); transformer taps other than 1 are not translated.
+    """
+    import pandapower as pp
+
+    if np.any(net.tap != 1.0):
+        raise NetworkError(f"{net.name}: to_pandapower does not translate off-nominal taps yet")
+    ppn = pp.create_empty_network(name=net.name, sn_mva=1.0)
+    for k in range(net.n_bus):
+        pp.create_bus(ppn, vn_kv=net.base_kv, index=k, name=str(int(net.bus[k])))
+    for k in range(net.n_branch):
+        pp.create_line_from_parameters(
+            ppn, from_bus=int(net.from_idx[k]), to_bus=int(net.to_idx[k]), length_km=1.0,
+            r_ohm_per_km=float(net.r_ohm[k]), x_ohm_per_km=float(net.x_ohm[k]), c_nf_per_km=0.0,
+            max_i_ka=float(net.i_max_a[k]) / 1e3 if np.isfinite(net.i_max_a[k]) else 1.0,
+        )
+    for k in range(net.n_bus):
+        pp.create_load(ppn, bus=k, p_mw=net.p_kw[k] / 1e3, q_mvar=net.q_kvar[k] / 1e3, index=k)
+        if net.shunt_kvar[k] != 0:
+            # pandapower: q_mvar > 0 absorbs at 1 pu; a capacitor injecting shunt_kvar is negative
+            pp.create_shunt(ppn, bus=k, q_mvar=-net.shunt_kvar[k] / 1e3, p_mw=0.0)
+    pp.create_ext_grid(ppn, bus=0, vm_pu=net.slack_vm_pu, va_degree=net.slack_va_deg)
+    return ppn
 
 _MATRIX = re.compile(r"mpc\.(\w+)\s*=\s*\[(.*?)\];", re.S)
 _SCALAR = re.compile(r"mpc\.(\w+)\s*=\s*([-+0-9.eE]+)\s*;")

@@ -1,9 +1,9 @@
 """The numba power flow against pandapower's Newton-Raphson, the project's independent oracle.
 
-The oracle net is built from our :class:`Network` (lines of length 1 km with r/x in ohm, no
-capacitance; one load per bus carrying the net demand; an ext_grid at the slack), because
-pandapower ships no 69-bus case and ``from_mpc`` mis-converts ``case69.m``. Each pandapower call
-takes 10-50 ms, so the random operating points are kept to 55 per feeder.
+The oracle net is built from our :class:`Network` by :func:`grid.io.to_pandapower` (lines of
+1 km with r/x in ohm, no capacitance; one load per bus carrying the net demand; an ext_grid at the
+slack), because pandapower ships no 69-bus case and ``from_mpc`` mis-converts ``case69.m``. Each
+pandapower call takes 10-50 ms, so the random operating points are kept to 55 per feeder.
 """
 
 from __future__ import annotations
@@ -14,30 +14,11 @@ import pandapower.networks as pn
 import pytest
 
 from grid import cases
+from grid.io import to_pandapower
 from grid.network import Network
 from grid.powerflow import solve
 
 N_RANDOM = 55
-
-
-def oracle_net(net: Network, *, shunts: bool = False) -> pp.pandapowerNet:
-    """A pandapower net equal to ``net`` (labels are our internal indices)."""
-    ppn = pp.create_empty_network(sn_mva=1.0)
-    for k in range(net.n_bus):
-        pp.create_bus(ppn, vn_kv=net.base_kv, index=k)
-    for k in range(net.n_branch):
-        pp.create_line_from_parameters(
-            ppn, from_bus=int(net.from_idx[k]), to_bus=int(net.to_idx[k]), length_km=1.0,
-            r_ohm_per_km=float(net.r_ohm[k]), x_ohm_per_km=float(net.x_ohm[k]), c_nf_per_km=0.0,
-            max_i_ka=1.0,
-        )
-    for k in range(net.n_bus):
-        pp.create_load(ppn, bus=k, p_mw=net.p_kw[k] / 1e3, q_mvar=net.q_kvar[k] / 1e3, index=k)
-        if shunts and net.shunt_kvar[k] != 0:
-            # pandapower: q_mvar > 0 absorbs at 1 pu; a capacitor injecting shunt_kvar is negative
-            pp.create_shunt(ppn, bus=k, q_mvar=-net.shunt_kvar[k] / 1e3, p_mw=0.0)
-    pp.create_ext_grid(ppn, bus=0, vm_pu=net.slack_vm_pu, va_degree=net.slack_va_deg)
-    return ppn
 
 
 def run_oracle(
@@ -79,7 +60,7 @@ def test_matches_pandapower_nr(case: str) -> None:
     res = solve(net, p, q)
     assert res.converged.all()
     assert (p.sum(axis=1) < 0).sum() >= N_RANDOM // 4, "the sample must include heavy reverse flow"
-    ppn = oracle_net(net)
+    ppn = to_pandapower(net)
     for c in range(p.shape[0]):
         v_ref, loss_kw, loss_kvar = run_oracle(ppn, p[c], q[c])
         np.testing.assert_allclose(res.v_pu[c], v_ref, rtol=0, atol=1e-6, err_msg=f"{case} point {c}")
@@ -95,7 +76,7 @@ def test_shunt_capacitors_match_pandapower() -> None:
     tables.loc[tables.bus.isin([18, 30, 33]), "shunt_kvar"] = [300.0, 900.0, 450.0]
     net = Network.from_tables(base.branches(), tables, slack_bus=base.slack_bus, base_kv=base.base_kv)
     res = solve(net, net.p_kw, net.q_kvar)
-    ppn = oracle_net(net, shunts=True)
+    ppn = to_pandapower(net)
     v_ref, loss_kw, _ = run_oracle(ppn, net.p_kw, net.q_kvar)
     np.testing.assert_allclose(res.v_pu, v_ref, rtol=0, atol=1e-6)
     np.testing.assert_allclose(res.loss_kw, loss_kw, rtol=1e-4)

@@ -132,7 +132,7 @@ class IHSPSO(Algorithm):
         hmcr: float = 0.95,
         par: float = 0.3,
         bw_max: float = 0.05,
-        bw_min: float = 1e-6,
+        bw_min: float = 1e-12,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("output", SingleObjectiveOutput())

@@ -281,3 +281,11 @@ def test_crowding_archive_add_keeps_its_invariants(n_obj):
         assert not dominated.any()
         assert len(np.unique(arch.X, axis=0)) == len(arch)
     assert len(arch) == 20
+
+
+def test_ihspso_beats_pso_on_rastrigin_at_equal_seeds():
+    """A small table-10 check: I-HSPSO's harmony step escapes Rastrigin's local minima that stop PSO."""
+    p = Rastrigin(n_var=10)
+    pso = [minimize(p, PSO(pop_size=30), ("n_gen", 300), seed=s).F[0] for s in range(3)]
+    ihs = [minimize(p, IHSPSO(pop_size=30), ("n_gen", 300), seed=s).F[0] for s in range(3)]
+    assert max(ihs) < min(pso)

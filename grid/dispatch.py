@@ -50,8 +50,9 @@ capacity. Both dispatchers minimise, per candidate, scenario and station, the V2
   in the connection time (eq. (30)). The plan with the lowest cost over every block start and
   length is kept. Plans depend only on prices, so they are made once per distinct price row; each
   candidate then applies them station by station, least-flexible clusters first, against the
-  capacity left; a cluster whose plan does not fit falls back to capacity-limited valley filling
-  without discharge, and what cannot be charged is unserved. A numba kernel does the batch.
+  capacity left; a cluster whose plan does not fit is planned again by the same search on the
+  capacity left (so it may still discharge), and what cannot be charged is unserved. A numba
+  kernel does the batch.
 * :func:`dispatch_lp` -- the aggregated storage model (002 eq. (1) with the bounds of eq. (5),
   cyclic over the typical day, a shortfall variable per departure hour) as a linear program solved
   by HiGHS, one per candidate, scenario and station. It relaxes the cluster rules (one discharge,
@@ -322,15 +323,22 @@ def _plan_one(
     d_batt = max(e_req - e_min, 0.0)  # 003 eq. (28): never below SOC_min
     if d_batt <= 1e-9 or short > 1e-9:
         return short
+    # prefix / suffix sums of the charge power and suffix minima of the charging price
+    pre = np.zeros(L + 1)
+    suf = np.zeros(L + 1)
+    cmin = np.full(L + 1, np.inf)
+    for i in range(L):
+        pre[i + 1] = pre[i] + a[i]
+    for i in range(L - 1, -1, -1):
+        suf[i] = suf[i + 1] + a[i]
+        cmin[i] = min(cmin[i + 1], c[i])
     s0 = 1 if charge_first else 0
     for s in range(s0, L - 1):
-        cap_before = 0.0
-        for i in range(s):
-            cap_before += a[i]
+        cap_before = pre[s]
+        if charge_first and cap_before < g1 - 1e-9:
+            continue  # the first charge does not fit before the block
         for m in range(1, min(max_block, L - 1 - s) + 1):
-            cap_after = 0.0
-            for i in range(s + m, L):
-                cap_after += a[i]
+            cap_after = suf[s + m]
             d_max = min(d_batt, ek * ek * cap_after)  # recharged before departure, eq. (29)
             if not charge_first:
                 d_max = min(d_max, e_arr + ek * cap_before - e_min)
@@ -345,6 +353,11 @@ def _plan_one(
                 rev += x * v[i]
                 removed += x / ek
             if removed <= 1e-9:
+                continue
+            # With charge_first the first charge costs at least the no-discharge plan (the same
+            # energy in fewer hours) and the recharge at least removed / ek * min price after the
+            # block: a block that cannot beat that is skipped without the fills (same result).
+            if charge_first and rev <= removed / ek * cmin[s + m] + 1e-12:
                 continue
             trial[:] = 0.0
             if charge_first:  # 003: the whole first charge before the discharge
@@ -430,18 +443,22 @@ def _apply_kernel(
     win,
     e_arr,
     e_req,
+    e_min,
+    e_max,
     eta,
     station,
     c_pos,
+    d_pos,
     n_st,
+    max_block,
+    charge_first,
 ):
     """Apply plans per candidate and scenario against the capacity left; a cluster whose plan does
-    not fit is valley-filled on the capacity left, without discharge.
+    not fit is planned again (:func:`_plan_one`) on the capacity left, so it may still discharge.
 
     Plans, prices and availability are indexed by window position (``slots[k, i]`` is the clock
     hour of position ``i`` of cluster ``k``)."""
     n_c, n_s = row.shape
-    n_k = win.shape[0]
     out_ch = np.zeros((n_c, n_s, n_st, 24))
     out_dis = np.zeros((n_c, n_s, n_st, 24))
     energy = np.zeros((n_c, n_s, n_st, 24))
@@ -449,14 +466,8 @@ def _apply_kernel(
     rch = np.zeros((n_st, 24))
     rdis = np.zeros((n_st, 24))
     a = np.zeros(24)
-    x = np.zeros(24)
-    # price order of each cluster's window, per price row (valley filling, cheapest first)
-    n_p = c_pos.shape[0]
-    order = np.zeros((n_p, n_k, 24), dtype=np.int64)
-    for p in range(n_p):
-        for k in range(n_k):
-            o = np.argsort(c_pos[p, k, : win[k]], kind="mergesort")
-            order[p, k, : win[k]] = o
+    a_dis = np.zeros(24)
+    w = np.zeros((4, 24))
     for ci in range(n_c):
         for si in range(n_s):
             p = row[ci, si]
@@ -490,25 +501,36 @@ def _apply_kernel(
                         e += ek * pc[i] - pd[i] / ek  # 002 eq. (1)
                         if i < L - 1:  # present at the end of every slot but the departure slot
                             oen[j, t] += e
-                else:  # capacity is short: valley filling on what is left, no discharge
+                else:  # capacity is short: plan again on what is left (valley filling, may discharge)
                     for i in range(L):
                         a[i] = min(avail[k, i], max(rch[j, sl[i]], 0.0))
-                        x[i] = 0.0
-                    rem = max(e_req[k] - e_arr[k], 0.0) / ek
-                    o = order[p, k]
-                    for qq in range(L):
-                        if rem <= 1e-12:
-                            break
-                        i = o[qq]
-                        y = min(a[i], rem)
-                        x[i] = y
-                        rem -= y
-                    unserved[ci, si, j] += max(rem, 0.0) * ek
+                        a_dis[i] = min(avail[k, i], max(rdis[j, sl[i]], 0.0))
+                    short = _plan_one(
+                        a,
+                        a_dis,
+                        c_pos[p, k],
+                        d_pos[p, k],
+                        L,
+                        e_arr[k],
+                        e_req[k],
+                        e_min[k],
+                        e_max[k],
+                        ek,
+                        max_block,
+                        charge_first,
+                        w[0],
+                        w[1],
+                        w[2],
+                        w[3],
+                    )
+                    unserved[ci, si, j] += max(short, 0.0) * ek
                     for i in range(L):
                         t = sl[i]
-                        rch[j, t] -= x[i]
-                        och[j, t] += x[i]
-                        e += ek * x[i]
+                        rch[j, t] -= w[0, i]
+                        rdis[j, t] -= w[1, i]
+                        och[j, t] += w[0, i]
+                        odis[j, t] += w[1, i]
+                        e += ek * w[0, i] - w[1, i] / ek  # 002 eq. (1)
                         if i < L - 1:
                             oen[j, t] += e
     return out_ch, out_dis, energy, unserved
@@ -593,10 +615,15 @@ def dispatch_heuristic(
         win,
         cl.energy_arrival_kwh,
         cl.energy_required_kwh,
+        cl.energy_min_kwh,
+        cl.energy_max_kwh,
         eta,
         cl.station.astype(np.int64),
         np.ascontiguousarray(c_rows[:, cl.station[:, None], slots]),
+        np.ascontiguousarray(d_rows[:, cl.station[:, None], slots]),
         n_st,
+        int(max_discharge_hours),
+        bool(charge_first),
     )
     return _result(model, pc, pd, u_eff, pc_unserved, ch, dis, energy, unserved, penalty_cny_kwh, "heuristic")
 

@@ -3,9 +3,38 @@
 Upper level (003 sections 4.1 and 6.1): how many 100 kW wind and PV units to install at the
 candidate buses (integers 0-10) and how large to build each EV charging station (kW, bounded).
 Lower level (003 section 4.2): for every candidate and typical day, the EVs' charging (and, in V2G
-mode, discharging) is scheduled by the vectorised dispatcher of :mod:`grid.dispatch`; the feeder is
-then solved for every candidate, typical day and hour in ONE call of :func:`grid.powerflow.solve`
-on a ``(n_candidates, n_scenarios, 24, n_bus)`` batch.
+mode, discharging) is scheduled by the vectorised dispatcher of :mod:`grid.dispatch` (one call per
+population); the feeder is then solved for every candidate, typical day and hour in ONE call of
+:func:`grid.powerflow.solve` on a ``(n_candidates, n_scenarios, 24, n_bus)`` batch.
+
+The lower level's objective (``lower_level=``)
+----------------------------------------------
+``"eq20"`` (default): 003 eq. (20), ``max f_L = w1 f*_1 + w2 f*_2 + w3 f*_3 + w4 f*_4``, linearised
+per kWh at the candidate's own operating point, so that the dispatcher (which minimises a linear
+cost per hour) can take it. For candidate ``c`` and typical day ``l`` the dispatcher is handed,
+per kWh charged / discharged in hour ``t`` (:meth:`DGEVCSPlanning.lower_level_signal`)::
+
+    price_charge(t)    = -(d f_L / d P_c(t)) * s,     value_discharge(t) = (d f_L / d P_d(t)) * s
+    d f*_1 / d P_c = (c_e - c_i + e_EV) / F1_day      d f*_1 / d P_d = (c_i - c_f - c_b) / F1_day
+    d f*_3 / d P_c = -d f*_3 / d P_d = -F3_ref (P_e(t) - P_ave) / (24 F3^3)
+    d f*_4 / d P_c = alpha2 (c_cb - c_e(t)) / (c_cb^2 E_day F4_ref)
+
+(eq. (5) inside eq. (21); eqs. (13), (23); eq. (24)); ``P_e`` is the equivalent load of eq. (13)
+WITHOUT the V2G group (load minus the candidate's DG output on that day plus the plug-and-charge
+load its stations serve), ``F3`` its standard deviation, ``F1_day = F1_ref / 365`` (eq. (21) is a
+day's profit), ``c_cb`` the day-mean charging price, ``E_day`` the fleet's desired daily charge,
+and ``s = F1_day / w1`` turns the signal into CNY-equivalent per kWh (a positive factor: the
+schedule does not depend on it). The references ``F_ref`` are the ``composite``'s (``norm_ref``,
+or :meth:`DGEVCSPlanning.reference_values` computed with the ``"owner_price"`` lower level).
+Readings: F2 (voltage quality) has no closed-form marginal; a feeder's voltage drop grows with its
+net load, so F2 is folded into the load-fluctuation term (weight ``w2 + w3``); the network-loss
+part of eq. (21) and the completion part of eq. (24) are left out (every schedule delivers the same
+energy). So charging goes to the net-load valley and, where it pays for eq. (20) although the
+company pays ``c_f + c_b`` per kWh (eq. (5)), V2G clusters discharge at the net-load peak.
+
+``"owner_price"``: the V2G owners' prices only (charging ``c_e(t)``, discharging ``c_f(t) - c_b``,
+:func:`grid.tariffs.v2g_prices`), the same on every typical day. Under 002's peak hours this never
+discharges (the evening is a "normal" period), which is why it is not the default.
 
 Decision vector (``n_var = n_wind + n_pv + n_evcs``; IEEE 33: 3 + 3 + 5 = 11)::
 
@@ -80,6 +109,7 @@ Readings of the paper (where 003 is garbled or silent; all overridable in :class
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -179,6 +209,10 @@ class Config003:
     # ---- EV fleet (003 sections 3, 6.1; see grid.ev.fleet_003)
     fleet_seed: int = 2021  # the fleet is sampled once per problem with this seed
     v2g_share: float = 0.9
+    # 003 section 3: "the discharge operation was not allowed until the initial charging of the EVs
+    # was complete" (the first charge delivers the whole requirement); False: only what keeps the
+    # battery above SOC_min before the one discharge (grid.dispatch.dispatch_heuristic)
+    charge_first: bool = True
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -252,6 +286,9 @@ class DGEVCSPlanning(Problem):
         Fixed normalisation ``(F1_max, F2_max, F3_min, F4_max)`` of the ``composite`` objective.
     dispatcher : {"heuristic", "lp"}
         Lower-level solver (``"lp"`` is a slow reference).
+    lower_level : {"eq20", "owner_price"}
+        The lower level's objective (see the module docstring): 003 eq. (20) linearised (default)
+        or the V2G owners' price arbitrage.
     seed : int, optional
         Seed of the fleet sample (default ``config.fleet_seed``).
     n_days, scenario_seed : int
@@ -274,6 +311,7 @@ class DGEVCSPlanning(Problem):
         config: Config003 | dict[str, Any] | None = None,
         norm_ref: list[float] | tuple[float, ...] | None = None,
         dispatcher: str = "heuristic",
+        lower_level: str = "eq20",
         seed: int | None = None,
         n_days: int | None = 4,
         scenario_seed: int = 0,
@@ -316,6 +354,9 @@ class DGEVCSPlanning(Problem):
         if dispatcher not in ("heuristic", "lp"):
             raise ProblemConfigError(f"dispatcher must be 'heuristic' or 'lp', got {dispatcher!r}")
         self.dispatcher = dispatcher
+        if lower_level not in ("eq20", "owner_price"):
+            raise ProblemConfigError(f"lower_level must be 'eq20' or 'owner_price', got {lower_level!r}")
+        self.lower_level_mode = lower_level
         self.tol = float(tol)
 
         # ---- sites
@@ -385,10 +426,14 @@ class DGEVCSPlanning(Problem):
         self.vehicles = ev.sample_fleet(spec, np.random.default_rng(fleet_seed))
         v2g_mask = self.vehicles.v2g_able if ev_mode == "v2g" else np.zeros(self.vehicles.n_vehicles, bool)
         self.fleet_model = dispatch.dispatch_model(self.vehicles, v2g_mask)
-        self._dispatch = dispatch.dispatch_heuristic if dispatcher == "heuristic" else dispatch.dispatch_lp
+        if dispatcher == "heuristic":  # 003 section 3: discharge only after the initial charge (charge_first)
+            self._dispatch = partial(dispatch.dispatch_heuristic, charge_first=bool(cfg.charge_first))
+        else:
+            self._dispatch = dispatch.dispatch_lp
         # Owner's prices for the dispatcher (grid.tariffs.v2g_prices reads eq. (5) as c_f - c_b).
         self._price_charge = self._c_ev
         self._value_discharge = self._c_dis - cfg.battery_comp_cny_kwh
+        self._signal_ref: NDArray[np.float64] | None = None  # eq. (20)'s references, see lower_level_signal
 
         # ---- variables and constraints
         xl = np.concatenate([np.zeros(n_w + n_p), np.full(n_e, cfg.evcs_min_kw)])
@@ -406,6 +451,7 @@ class DGEVCSPlanning(Problem):
             raise ProblemConfigError(
                 f"norm_ref needs 4 numbers (F1_max, F2_max, F3_min, F4_max), got {norm_ref}"
             )
+        self._norm_ref_given = self._norm_ref  # the lower level's references never change once set
         super().__init__(n_var=n_w + n_p + n_e, n_obj=len(objs), n_ieq_constr=len(cons), xl=xl, xu=xu)
 
     # ------------------------------------------------------------------ decoding
@@ -461,43 +507,136 @@ class DGEVCSPlanning(Problem):
         return pd.DataFrame(rows, columns=["kind", "bus", "units", "p_kw"])
 
     # ------------------------------------------------------------------ lower level and power flow
-    def lower_level(self, cap_kw: NDArray[np.float64]) -> Any:
-        """Dispatch of every candidate's stations (003 section 4.2), ``(n, 1, n_evcs, 24)`` arrays.
+    def _signal_references(self) -> NDArray[np.float64]:
+        """``(F1, F2, F3, F4)`` references of eq. (20)'s normalisation: ``norm_ref`` when given, else
+        :meth:`reference_values` computed once with the ``"owner_price"`` lower level (which needs
+        no references itself)."""
+        if self._norm_ref_given is not None:
+            return self._norm_ref_given
+        if self._signal_ref is None:
+            self._signal_ref = self._reference_values("owner_price")
+        return self._signal_ref
 
-        The tariff is the same on every typical day, so one dispatch serves all of them.
+    def lower_level_signal(
+        self,
+        cap_kw: NDArray[np.float64],
+        wind_units: NDArray[np.float64] | None = None,
+        pv_units: NDArray[np.float64] | None = None,
+        mode: str | None = None,
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The per-kWh cost of charging and value of discharging handed to the dispatcher.
+
+        Parameters
+        ----------
+        cap_kw : (n, n_evcs) station capacities; wind_units, pv_units : (n, n_wind), (n, n_pv)
+            installed units (default none).
+        mode : {"eq20", "owner_price"}, optional
+            Default the problem's ``lower_level``.
+
+        Returns
+        -------
+        price_charge, value_discharge
+            ``"eq20"``: ``(n, n_scenarios, 1, 24)``, the linearised 003 eq. (20) of the module
+            docstring, in CNY-equivalent per kWh; ``"owner_price"``: ``(24,)`` each.
         """
-        return self._dispatch(self.fleet_model, cap_kw, self._price_charge, self._value_discharge)
+        mode = self.lower_level_mode if mode is None else mode
+        if mode == "owner_price":
+            return self._price_charge, self._value_discharge
+        cfg = self.config
+        n = cap_kw.shape[0]
+        u = cfg.unit_kw
+        w = np.zeros((n, self.n_wind)) if wind_units is None else wind_units
+        p = np.zeros((n, self.n_pv)) if pv_units is None else pv_units
+        f1_ref, _, f3_ref, f4_ref = self._signal_references()
+        if not (f1_ref > 0 and f3_ref > 0 and f4_ref > 0):
+            raise ProblemConfigError(
+                f"eq. (20) needs positive references F1, F3, F4 for its normalisation, got "
+                f"{f1_ref}, {f3_ref}, {f4_ref}: pass norm_ref or use lower_level='owner_price'"
+            )
+        w1, w2, w3, w4 = cfg.weights
+        # 003 eq. (13) without the V2G group: load - DG + the plug-and-charge load the stations serve.
+        load_kw = self._load_pu * self.net.p_kw.sum()  # (S, 24)
+        dg_kw = (w.sum(1) * u)[:, None, None] * self._wind_pu + (p.sum(1) * u)[:, None, None] * self._pv_pu
+        unc_kw = np.minimum(self.fleet_model.uncoordinated_kw[None], cap_kw[..., None]).sum(1)  # (n, 24)
+        p_e = load_kw - dg_kw + unc_kw[:, None, :]  # (n, S, 24)
+        dev = p_e - p_e.mean(axis=-1, keepdims=True)
+        f3 = np.maximum(p_e.std(axis=-1, keepdims=True), 1e-6)
+        # d f*_3 / d P_c(t), f*_3 = F3_ref / F3 and eq. (23): d F3 / d P(t) = (P_e(t) - P_ave) / (24 F3).
+        d3 = -f3_ref * dev / (24.0 * f3**3)
+        f1_day = f1_ref / cfg.days_per_year  # eq. (21) is one typical day's profit
+        # eq. (5) in eq. (21): the company sells c_e, buys c_i (eq. (10): e_EV per kWh charged) ...
+        d1_ch = (self._c_ev - self._c_purchase + cfg.ev_env_value_cny_kwh) / f1_day
+        # ... and per kWh discharged saves c_i and pays c_f + c_b.
+        d1_dis = (self._c_purchase - self._c_dis - cfg.battery_comp_cny_kwh) / f1_day
+        # eq. (24): alpha2 / c_cb, linearised at the day-mean price; E_day the desired daily charge.
+        c_cb = self._c_ev.mean()
+        e_day = max(float(self.fleet_model.energy_desired_kwh.sum()), 1e-9)
+        d4_ch = cfg.alpha[1] * (c_cb - self._c_ev) / (c_cb**2 * e_day * f4_ref)
+        grid = (w2 + w3) * d3  # F2 folded into F3's net-load term (module docstring)
+        scale = f1_day / w1 if w1 > 0 else f1_day
+        g_ch = w1 * d1_ch + w4 * d4_ch + grid  # eq. (20): d f_L / d P_c(t)
+        g_dis = w1 * d1_dis - grid  # eq. (20): d f_L / d P_d(t) (discharge lowers P_e)
+        price_charge = -scale * g_ch
+        value_discharge = scale * g_dis
+        # 003 section 6.2: V2G discharges at the peak. Below the day's mean load a linearised F3 would
+        # pay for burning energy in round trips inside the valley; no discharge there.
+        off_peak = dev <= 0.0
+        worst = 10.0 * float(np.abs(price_charge).max() + np.abs(value_discharge).max())
+        value_discharge = np.where(off_peak, -worst, value_discharge)
+        return price_charge[:, :, None, :], value_discharge[:, :, None, :]
+
+    def lower_level(
+        self,
+        cap_kw: NDArray[np.float64],
+        wind_units: NDArray[np.float64] | None = None,
+        pv_units: NDArray[np.float64] | None = None,
+        mode: str | None = None,
+    ) -> Any:
+        """Dispatch of every candidate's stations (003 section 4.2) in one dispatcher call.
+
+        Arrays ``(n, n_scenarios, n_evcs, 24)`` with ``"eq20"`` (the signal depends on the day's net
+        load), ``(n, 1, n_evcs, 24)`` with ``"owner_price"`` (one tariff serves every day). DG units
+        default to none.
+        """
+        from grid import dispatch
+
+        pc, vd = self.lower_level_signal(cap_kw, wind_units, pv_units, mode)
+        # the unserved-energy penalty stays above every charging price, so energy is served first
+        penalty = max(dispatch.PENALTY_CNY_KWH, 10.0 * float(np.abs(pc).max()))
+        return self._dispatch(self.fleet_model, cap_kw, pc, vd, penalty_cny_kwh=penalty)
 
     def injections(
         self, X: NDArray[np.float64], ev_net_kw: NDArray[np.float64] | None = None
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Net demand per bus (kW, kvar), ``(n_candidates, n_scenarios, 24, n_bus)``, internal order.
 
-        ``ev_net_kw`` is the stations' net demand ``(n_candidates, n_evcs, 24)``; computed by
-        :meth:`lower_level` when not given.
+        ``ev_net_kw`` is the stations' net demand ``(n_candidates, n_scenarios or 1, n_evcs, 24)``;
+        computed by :meth:`lower_level` when not given.
         """
         net = self.net
         X = np.atleast_2d(np.asarray(X, dtype=np.float64))
         w, p, cap = self._split(X)
         u = self.config.unit_kw
         if ev_net_kw is None:
-            ev_net_kw = self.lower_level(cap).p_net_kw[:, 0]
+            ev_net_kw = self.lower_level(cap, w, p).p_net_kw
         wind_bus = bus_matrix(np.broadcast_to(self._wind_idx, w.shape), w * u, net.n_bus)  # (n, n_bus)
         pv_bus = bus_matrix(np.broadcast_to(self._pv_idx, p.shape), p * u, net.n_bus)
         onehot = np.zeros((self.n_evcs, net.n_bus))
         np.add.at(onehot, (np.arange(self.n_evcs), self._evcs_idx), 1.0)
-        ev_bus = np.einsum("ckt,kb->ctb", ev_net_kw, onehot)  # (n, 24, n_bus)
+        ev_bus = np.einsum("cskt,kb->cstb", ev_net_kw, onehot)  # (n, S or 1, 24, n_bus)
         p_kw = (
             self._load_pu[None, :, :, None] * net.p_kw
             - self._wind_pu[None, :, :, None] * wind_bus[:, None, None, :]
             - self._pv_pu[None, :, :, None] * pv_bus[:, None, None, :]
-            + ev_bus[:, None, :, :]
+            + ev_bus
         )
         q_kvar = np.broadcast_to(self._load_pu[None, :, :, None] * net.q_kvar, p_kw.shape)
         return p_kw, q_kvar
 
     # ------------------------------------------------------------------ the model
-    def compute(self, X: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
+    def compute(
+        self, X: NDArray[np.float64], lower_level: str | None = None
+    ) -> dict[str, NDArray[np.float64]]:
         """Every quantity of 003's upper level for a population, each an array of shape (n,).
 
         Keys: the four objectives (``profit`` CNY/yr, ``voltage_quality`` pu, ``load_fluctuation``
@@ -506,7 +645,8 @@ class DGEVCSPlanning(Problem):
         ``environment``); table 6's ``completion`` (share) and ``unit_charging_cost`` (CNY/kWh);
         table 7's ``dg_energy_mwh`` and ``ev_energy_mwh`` (per year); ``dg_kw``, ``evcs_kw``;
         ``loss_mwh``, ``vmin_pu``, ``vmax_pu``, ``unserved_mwh``, ``unserved_share`` (of the desired
-        charge) and ``pf_failed`` (share).
+        charge), ``pf_failed`` (share) and ``discharge_mwh`` (V2G, per year). ``lower_level``
+        overrides the problem's lower-level objective.
         """
         from grid.powerflow import solve
 
@@ -515,9 +655,9 @@ class DGEVCSPlanning(Problem):
         n = X.shape[0]
         w, p, cap = self._split(X)
         u = cfg.unit_kw
-        disp = self.lower_level(cap)
-        p_ch = disp.p_ch_kw[:, 0]  # (n, K, 24), the same on every typical day
-        p_dis = disp.p_dis_kw[:, 0]
+        disp = self.lower_level(cap, w, p, lower_level)
+        p_ch = disp.p_ch_kw  # (n, S or 1, K, 24): per day with eq20, one for all days with owner_price
+        p_dis = disp.p_dis_kw
         p_kw, q_kvar = self.injections(X, p_ch - p_dis)
         res = solve(self.net, p_kw, q_kvar, tol=self.tol)  # the one power-flow call: (n, S, 24, n_bus)
 
@@ -526,8 +666,8 @@ class DGEVCSPlanning(Problem):
         load_kw = self._load_pu * self.net.p_kw.sum()  # P_L (S, 24)
         wind_kw = (w.sum(1) * u)[:, None, None] * self._wind_pu  # P_DWG (n, S, 24)
         pv_kw = (p.sum(1) * u)[:, None, None] * self._pv_pu  # P_PV
-        ch = p_ch.sum(1)[:, None, :]  # P^c_EV (n, 1, 24)
-        dis = p_dis.sum(1)[:, None, :]  # P^d_EV
+        ch = p_ch.sum(2)  # P^c_EV (n, S or 1, 24)
+        dis = p_dis.sum(2)  # P^d_EV
 
         def year(a: NDArray[np.float64]) -> NDArray[np.float64]:
             """sum_l T_l sum_t a[..., l, t] (1 h steps: kW -> kWh)."""
@@ -574,12 +714,11 @@ class DGEVCSPlanning(Problem):
         # F3, eqs. (12)-(13): standard deviation of the equivalent load over the day.
         p_e = load_kw + (ch - dis) - (wind_kw + pv_kw)
         out["load_fluctuation"] = np.einsum("cs,s->c", p_e.std(axis=-1), frac)
-        # F4, eq. (14): completion and unit charging cost (the same on every typical day).
-        out["completion"] = disp.energy_delivered_kwh[:, 0].sum(-1) / np.maximum(
-            disp.energy_desired_kwh.sum(), 1e-12
-        )
-        charged = ch[:, 0].sum(-1)
-        out["unit_charging_cost"] = (ce * ch[:, 0]).sum(-1) / np.maximum(charged, 1e-12)
+        # F4, eq. (14): completion (day-weighted) and unit charging cost (over the year's charge).
+        desired = np.maximum(disp.energy_desired_kwh.sum(), 1e-12)
+        delivered = np.broadcast_to(disp.energy_delivered_kwh.sum(-1), (n, len(T)))  # (n, S)
+        out["completion"] = delivered @ frac / desired
+        out["unit_charging_cost"] = year(ce * ch) / np.maximum(year(ch), 1e-12)
         a1, a2 = cfg.alpha
         out["charging_satisfaction"] = a1 * out["completion"] + a2 / np.maximum(
             out["unit_charging_cost"], 1e-12
@@ -590,10 +729,10 @@ class DGEVCSPlanning(Problem):
         out["dg_energy_mwh"] = year(wind_kw + pv_kw) / 1000.0
         out["ev_energy_mwh"] = year(ch) / 1000.0
         out["loss_mwh"] = year(loss) / 1000.0
-        out["unserved_mwh"] = disp.unserved_kwh[:, 0].sum(-1) * cfg.days_per_year / 1000.0
-        out["unserved_share"] = disp.unserved_kwh[:, 0].sum(-1) / np.maximum(
-            disp.energy_desired_kwh.sum(), 1e-12
-        )
+        out["discharge_mwh"] = year(dis) / 1000.0
+        unserved = np.broadcast_to(disp.unserved_kwh.sum(-1), (n, len(T)))  # (n, S), kWh per day
+        out["unserved_mwh"] = unserved @ T / 1000.0
+        out["unserved_share"] = unserved @ frac / desired
         flat = vm.reshape(n, -1)
         out["vmin_pu"] = flat.min(axis=1)
         out["vmax_pu"] = flat.max(axis=1)
@@ -610,17 +749,20 @@ class DGEVCSPlanning(Problem):
         once).
         """
         if self._norm_ref is None:
-            fr = np.linspace(0.0, 1.0, 5)[:, None]
-            vals = self.compute(self.xl + fr * (self.xu - self.xl))
-            self._norm_ref = np.array(
-                [
-                    vals["profit"].max(),
-                    vals["voltage_quality"].max(),
-                    vals["load_fluctuation"].min(),
-                    vals["charging_satisfaction"].max(),
-                ]
-            )
+            self._norm_ref = self._reference_values(None)
         return self._norm_ref
+
+    def _reference_values(self, lower_level: str | None) -> NDArray[np.float64]:
+        fr = np.linspace(0.0, 1.0, 5)[:, None]
+        vals = self.compute(self.xl + fr * (self.xu - self.xl), lower_level)
+        return np.array(
+            [
+                vals["profit"].max(),
+                vals["voltage_quality"].max(),
+                vals["load_fluctuation"].min(),
+                vals["charging_satisfaction"].max(),
+            ]
+        )
 
     def composite(
         self, vals: dict[str, NDArray[np.float64]], ref: NDArray[np.float64] | None = None

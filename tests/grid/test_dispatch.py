@@ -232,3 +232,17 @@ def test_heuristic_invariants_random_prices_and_capacity(cap, c, v, charge_first
     _check_invariants(m, res, capa)
     lp = dispatch.dispatch_lp(m, capa, np.array(c), np.array(v))
     assert np.all(lp.cost_cny <= res.cost_cny + 1e-6)  # the LP is a relaxation
+
+
+def test_a_plan_that_does_not_fit_is_replanned_and_may_still_discharge(model):
+    """With spiky prices every cluster plans the same cheapest hours, so on 200 kW stations many
+    uncapped plans do not fit. Planned again on the capacity left, clusters still discharge where it
+    pays (the former fallback, valley filling without discharge, discharged nothing here)."""
+    c, v = _spiky_prices()
+    cap = np.full((1, 5), 200.0)
+    res = dispatch.dispatch_heuristic(model, cap, c, v)
+    _check_invariants(model, res, cap)
+    big = dispatch.dispatch_heuristic(model, np.full((1, 5), BIG), c, v)
+    assert (big.p_ch_kw[0, 0] > 200.0 + 1e-6).any()  # the uncapped plans overflow 200 kW
+    assert res.p_dis_kw.sum() > 0.5 * big.p_dis_kw.sum() > 0.0
+    assert res.p_dis_kw[..., :19].sum() == 0.0 and res.p_dis_kw[..., 23:].sum() == 0.0  # only when it pays

@@ -115,11 +115,13 @@ def _reference(prob: DGEVCSPlanning, x: np.ndarray) -> dict[str, float]:
     cfg = prob.config
     net = prob.net
     plan = prob.decode(x)
-    disp = prob.lower_level(plan.loc[plan.kind == "evcs", "p_kw"].to_numpy()[None])
-    ev_kw = (disp.p_ch_kw - disp.p_dis_kw)[0, 0]  # (K, 24)
+    units = [plan.loc[plan.kind == k, "units"].to_numpy(float)[None] for k in ("wind", "pv")]
+    disp = prob.lower_level(plan.loc[plan.kind == "evcs", "p_kw"].to_numpy()[None], *units)
+    ev_all = (disp.p_ch_kw - disp.p_dis_kw)[0]  # (S or 1, K, 24)
     T = prob.days_per_scenario
     loss_cost = f2 = f3 = 0.0
     for s in range(len(T)):
+        ev_kw = ev_all[min(s, len(ev_all) - 1)]  # (K, 24)
         eq_load = []
         quality = 0.0
         for t in range(24):
@@ -320,3 +322,113 @@ def test_unserved_charge_constraint_is_off_by_default_and_binds_when_asked(schem
     strict = DGEVCSPlanning("ieee33", scheme=2, scenarios=_Days(), config={"unserved_max_share": 0.05})
     _, G = strict.evaluate(x, return_values_of=["F", "G"])
     assert G[0, col] == pytest.approx(v["unserved_share"][0] - 0.05)
+
+
+# ---------------------------------------------------------------- the lower level, 003 eq. (20)
+@pytest.fixture(scope="module")
+def year_days():
+    """The default typical days (real weather and load: the net load peaks in the evening)."""
+    return DGEVCSPlanning("ieee33", scheme=1).scenarios
+
+
+@pytest.fixture(scope="module")
+def eq20_runs(year_days):
+    """003's own scheme-1 plan (table 3) under eq. (20), the owner's prices, and plug-and-charge."""
+    probs = {
+        "eq20": DGEVCSPlanning("ieee33", scheme=1, scenarios=year_days),
+        "owner": DGEVCSPlanning("ieee33", scheme=1, scenarios=year_days, lower_level="owner_price"),
+        "plug": DGEVCSPlanning("ieee33", scheme=2, scenarios=year_days),
+    }
+    x = probs["eq20"].encode_plan(TABLE3[1])[None]
+    return probs, x
+
+
+def _units_and_cap(prob, x):
+    w, p, cap = prob._split(x)
+    return cap, w, p
+
+
+def test_eq20_v2g_discharges_at_the_evening_peak_and_owner_prices_never_do(eq20_runs):
+    probs, x = eq20_runs
+    prob = probs["eq20"]
+    disp = prob.lower_level(*_units_and_cap(prob, x))
+    dis_kwh = disp.p_dis_kw[0].sum(1)  # (S, 24), kWh per hour and typical day
+    assert dis_kwh.shape == (len(prob.days_per_scenario), 24)
+    evening = dis_kwh[:, 18:23].sum(1) @ prob.days_per_scenario / 365  # kWh on a mean day
+    assert evening > 10.0
+    # only where the day's equivalent load (eq. (13), no V2G) is above its mean: peak discharge
+    pc, vd = prob.lower_level_signal(*_units_and_cap(prob, x))
+    assert np.all(dis_kwh[vd[0, :, 0] < -1e3 * np.abs(pc).max() / 10] == 0.0)
+    owner = probs["owner"].lower_level(*_units_and_cap(prob, x))
+    assert owner.p_dis_kw.max() == 0.0  # the former behaviour: no discharge under 002's hours
+    v = prob.compute(x)
+    assert v["discharge_mwh"][0] == pytest.approx(dis_kwh.sum(1) @ prob.days_per_scenario / 1000.0)
+
+
+def test_eq20_lowers_load_fluctuation_below_owner_prices_and_plug_and_charge(eq20_runs):
+    probs, x = eq20_runs
+    v = {k: p.compute(x) for k, p in probs.items()}
+    # 003 section 6.2: V2G (scheme 1) flattens the load against plug-and-charge (scheme 2) ...
+    assert v["eq20"]["load_fluctuation"][0] < v["owner"]["load_fluctuation"][0]
+    assert v["eq20"]["load_fluctuation"][0] < 0.8 * v["plug"]["load_fluctuation"][0]
+    # ... and gives users a higher charging satisfaction
+    assert v["eq20"]["charging_satisfaction"][0] > v["plug"]["charging_satisfaction"][0]
+    assert v["eq20"]["completion"][0] > v["plug"]["completion"][0]
+
+
+def test_eq20_schedule_keeps_power_and_energy_invariants(eq20_runs):
+    probs, x = eq20_runs
+    prob = probs["eq20"]
+    X = np.vstack([x, prob.encode([10, 0, 10], [10, 10, 10], [260.0] * 5)])
+    cap, w, p = _units_and_cap(prob, X)
+    d = prob.lower_level(cap, w, p)
+    lim = prob.fleet_model.limits
+    assert d.p_ch_kw.shape == (2, len(prob.days_per_scenario), 5, 24)
+    assert np.all(d.p_ch_kw >= -1e-9) and np.all(d.p_dis_kw >= -1e-9)
+    assert np.all(d.p_ch_kw <= cap[:, None, :, None] + 1e-6)
+    assert np.all(d.p_dis_kw <= np.minimum(cap[:, None, :, None], lim.p_dis_max_kw) + 1e-6)
+    assert np.all(d.energy_kwh >= lim.energy_min_kwh - 1e-6)  # 003 eq. (28)
+    assert np.all(d.energy_kwh <= lim.energy_max_kwh + 1e-6)
+    # energy conservation (battery side): plug-and-charge stored + V2G stored - V2G released
+    # + unserved = the fleet's required charge, per candidate, day and station
+    fm = prob.fleet_model
+    eta = lim.efficiency[None, None, :]
+    v2g_net = eta * (d.p_ch_kw - d.p_uncoordinated_kw).sum(-1) - d.p_dis_kw.sum(-1) / eta
+    ratio = fm.uncoordinated_stored_kwh / np.where(fm.uncoordinated_kw > 0, fm.uncoordinated_kw, 1.0)
+    pc_stored = (d.p_uncoordinated_kw * ratio).sum(-1)
+    np.testing.assert_allclose(
+        pc_stored + v2g_net + d.unserved_kwh,
+        np.broadcast_to(fm.energy_required_kwh, v2g_net.shape),
+        atol=1e-6,
+    )
+
+
+def test_eq20_signal_prices_the_net_load_valley_below_its_peak(eq20_runs):
+    probs, x = eq20_runs
+    prob = probs["eq20"]
+    X = np.vstack([x, prob.encode([0, 0, 0], [0, 0, 0], [300.0] * 5)])
+    cap, w, p = _units_and_cap(prob, X)
+    pc, vd = prob.lower_level_signal(cap, w, p)
+    assert pc.shape == vd.shape == (2, len(prob.days_per_scenario), 1, 24)
+    load = prob._load_pu * prob.net.p_kw.sum()
+    dg = (w.sum(1) * 100.0)[:, None, None] * prob._wind_pu + (p.sum(1) * 100.0)[:, None, None] * prob._pv_pu
+    net_load = load - dg  # (2, S, 24)
+    peak, valley = net_load.argmax(-1), net_load.argmin(-1)
+    ci, si = np.indices(peak.shape)
+    assert np.all(pc[ci, si, 0, valley] < pc[ci, si, 0, peak])
+    assert not np.allclose(pc[0], pc[1])  # DG changes the candidate's signal
+    # one dispatcher call per population gives what one call per candidate gives
+    both = prob.lower_level(cap, w, p)
+    one = prob.lower_level(cap[1:], w[1:], p[1:])
+    np.testing.assert_allclose(both.p_dis_kw[1], one.p_dis_kw[0])
+    np.testing.assert_allclose(both.p_ch_kw[1], one.p_ch_kw[0])
+
+
+def test_lenient_charge_first_reading_discharges_more(eq20_runs, year_days):
+    probs, x = eq20_runs
+    lenient = DGEVCSPlanning("ieee33", scheme=1, scenarios=year_days, config={"charge_first": False})
+    strict = probs["eq20"].lower_level(*_units_and_cap(probs["eq20"], x))
+    loose = lenient.lower_level(*_units_and_cap(lenient, x))
+    assert loose.p_dis_kw[..., 18:23].sum() > 2.0 * strict.p_dis_kw[..., 18:23].sum() > 0.0
+    with pytest.raises(ProblemConfigError):
+        DGEVCSPlanning("ieee33", scenarios=_Days(), lower_level="company")

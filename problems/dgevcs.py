@@ -581,7 +581,10 @@ class DGEVCSPlanning(Problem):
         # 003 section 6.2: V2G discharges at the peak. Below the day's mean load a linearised F3 would
         # pay for burning energy in round trips inside the valley; no discharge there.
         off_peak = dev <= 0.0
-        worst = 10.0 * float(np.abs(price_charge).max() + np.abs(value_discharge).max())
+        worst = 10.0 * (  # per candidate, so that a candidate's schedule never depends on the others
+            np.abs(price_charge).max(axis=(1, 2), keepdims=True)
+            + np.abs(value_discharge).max(axis=(1, 2), keepdims=True)
+        )
         value_discharge = np.where(off_peak, -worst, value_discharge)
         return price_charge[:, :, None, :], value_discharge[:, :, None, :]
 

@@ -394,6 +394,7 @@ def report(results_dir: Path) -> str:
                 [
                     ("dg_energy_mwh", "Consumption of DG", 0),
                     ("ev_energy_mwh", "Total acceptance of charging load", 0),
+                    ("discharge_mwh", "V2G discharge (003 does not print it)", 0),
                 ],
                 paper,
                 pub,
@@ -415,6 +416,7 @@ def report(results_dir: Path) -> str:
             "voltage_quality",
             "load_fluctuation",
             "charging_satisfaction",
+            "discharge_mwh",
             "composite",
             "dg_kw",
             "evcs_kw",

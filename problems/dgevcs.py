@@ -29,8 +29,12 @@ or :meth:`DGEVCSPlanning.reference_values` computed with the ``"owner_price"`` l
 Readings: F2 (voltage quality) has no closed-form marginal; a feeder's voltage drop grows with its
 net load, so F2 is folded into the load-fluctuation term (weight ``w2 + w3``); the network-loss
 part of eq. (21) and the completion part of eq. (24) are left out (every schedule delivers the same
-energy). So charging goes to the net-load valley and, where it pays for eq. (20) although the
-company pays ``c_f + c_b`` per kWh (eq. (5)), V2G clusters discharge at the net-load peak.
+energy). Hours where ``P_e`` is below its daily mean get no discharge value (003 discharges at
+the peak; there a linear F3 would pay for burning energy in round trips inside the valley). So
+charging goes to the net-load valley and, where it pays for eq. (20) although the company pays
+``c_f + c_b`` per kWh (eq. (5)), V2G clusters discharge at the net-load peak. 003's rule that a
+cluster discharges only after its initial charge is complete (``Config003.charge_first``) limits
+this to the night cars that arrive well before the evening peak.
 
 ``"owner_price"``: the V2G owners' prices only (charging ``c_e(t)``, discharging ``c_f(t) - c_b``,
 :func:`grid.tariffs.v2g_prices`), the same on every typical day. Under 002's peak hours this never

@@ -127,7 +127,9 @@ def parallel_coordinates(fronts: Mapping[str, NDArray[np.float64]], names: Seque
     return fig
 
 
-def convergence(conv: pd.DataFrame, indicator: str, title: str = "", n_grid: int = 60) -> Figure:
+def convergence(
+    conv: pd.DataFrame, indicator: str, title: str = "", n_grid: int = 60, ylabel: str | None = None
+) -> Figure:
     """Indicator against evaluations: median line and IQR band over replicates, per algorithm.
 
     Parameters
@@ -160,8 +162,8 @@ def convergence(conv: pd.DataFrame, indicator: str, title: str = "", n_grid: int
             (line,) = ax.plot(grid, med, label=str(algo))
             ax.fill_between(grid, q1, q3, color=line.get_color(), alpha=0.2, lw=0)
     ax.set_xlabel("evaluations")
-    ax.set_ylabel({"hv": "hypervolume (normalised)", "igd": "IGD (normalised)",
-                   "best": "best objective value"}.get(indicator, indicator))
+    ax.set_ylabel(ylabel or {"hv": "hypervolume (normalised)", "igd": "IGD (normalised)",
+                             "best": "best objective value"}.get(indicator, indicator))
     if indicator == "igd":
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
@@ -171,8 +173,11 @@ def convergence(conv: pd.DataFrame, indicator: str, title: str = "", n_grid: int
     return fig
 
 
-def boxplot(results: pd.DataFrame, indicator: str, title: str = "") -> Figure:
-    """Box plot of one indicator per algorithm (rows of one problem of the tidy results table)."""
+def boxplot(results: pd.DataFrame, indicator: str, title: str = "", ylabel: str | None = None) -> Figure:
+    """Box plot of one indicator per algorithm (rows of one problem of the tidy results table).
+
+    ``ylabel`` overrides the default axis label (say, the objective with its unit).
+    """
     sub = results[results["indicator"] == indicator].dropna(subset=["value"])
     algos = list(dict.fromkeys(sub["algorithm"]))
     fig = Figure(figsize=(1.1 * max(len(algos), 3) + 2, 4), layout="constrained")
@@ -180,9 +185,10 @@ def boxplot(results: pd.DataFrame, indicator: str, title: str = "") -> Figure:
     data = [sub.loc[sub["algorithm"] == a, "value"].to_numpy() for a in algos]
     if data:
         ax.boxplot(data, tick_labels=algos)
-    ax.set_ylabel({"hv": "hypervolume (normalised)", "igd": "IGD (normalised)",
-                   "spacing": "spacing (normalised)", "n_nd": "non-dominated points",
-                   "best": "best objective value", "gap": "gap to the optimum"}.get(indicator, indicator))
+    ax.set_ylabel(ylabel or {"hv": "hypervolume (normalised)", "igd": "IGD (normalised)",
+                             "spacing": "spacing (normalised)", "n_nd": "non-dominated points",
+                             "best": "best objective value", "gap": "gap to the optimum"}.get(indicator,
+                                                                                           indicator))
     ax.grid(axis="y", alpha=0.3)
     ax.set_title(title)
     return fig

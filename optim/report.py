@@ -174,12 +174,16 @@ def write_report(directory: str | Path, fmt: str = "html", path: str | Path | No
         main = "hv" if n_obj > 1 else "best"
         doc.h(3, f"Pairwise Wilcoxon rank-sum tests on {main} (Holm-corrected)")
         doc.table(pairwise_wilcoxon(res_p, main))
-        doc.figure(plots.boxplot(res_p, main, title=f"{p.label}: {main}"), f"{p.label} box plot")
+        # a single objective's "best" is that objective: label the axis with its name and unit
+        best_label = f"best {names[0]} [{units[0]}]" if n_obj == 1 and units[0] else None
+        doc.figure(plots.boxplot(res_p, main, title=f"{p.label}: {main}", ylabel=best_label),
+                   f"{p.label} box plot")
         conv_p = conv[conv["problem"] == p.label]
         if not conv_p.empty:
             # hv per generation is computed up to 3 objectives; IGD always
             ind = main if (conv_p["indicator"] == main).any() else "igd"
-            doc.figure(plots.convergence(conv_p, ind, title=f"{p.label}: {ind} vs evaluations"),
+            doc.figure(plots.convergence(conv_p, ind, title=f"{p.label}: {ind} vs evaluations",
+                                         ylabel=best_label if ind == "best" else None),
                        f"{p.label} convergence")
         if n_obj > 1:
             _fronts_section(doc, p.label, specs, ok_ids, res_p, directory / "runs", names, units,

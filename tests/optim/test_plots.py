@@ -49,3 +49,10 @@ def test_boxplot_one_box_per_algorithm():
     fig = plots.boxplot(t, "igd")
     assert [x.get_text() for x in fig.axes[0].get_xticklabels()] == ["a", "b"]
     assert fig.axes[0].get_ylabel() == "IGD (normalised)"
+
+
+def test_single_objective_figures_name_the_objective_and_unit():
+    t = pd.DataFrame({"algorithm": ["a", "b"], "replicate": 0, "n_eval": 10, "indicator": "best",
+                      "value": [71.5, 72.0]})
+    assert plots.boxplot(t, "best", ylabel="best loss [kW]").axes[0].get_ylabel() == "best loss [kW]"
+    assert plots.convergence(t, "best", ylabel="best loss [kW]").axes[0].get_ylabel() == "best loss [kW]"

@@ -51,7 +51,8 @@ capacity. Both dispatchers minimise, per candidate, scenario and station, the V2
   length is kept. Plans depend only on prices, so they are made once per distinct price row; each
   candidate then applies them station by station, least-flexible clusters first, against the
   capacity left; a cluster whose plan does not fit is planned again by the same search on the
-  capacity left (so it may still discharge), and what cannot be charged is unserved. A numba
+  capacity left (so it may still discharge, if its uncapped plan did), and what cannot be charged
+  is unserved. A numba
   kernel does the batch.
 * :func:`dispatch_lp` -- the aggregated storage model (002 eq. (1) with the bounds of eq. (5),
   cyclic over the typical day, a shortfall variable per departure hour) as a linear program solved
@@ -321,8 +322,19 @@ def _plan_one(
     # option without discharge: valley filling over the whole stay
     short, best = _fill(order, 0, L, 0, 0, g1, a, best_ch, c, 0, 0.0)
     d_batt = max(e_req - e_min, 0.0)  # 003 eq. (28): never below SOC_min
-    if d_batt <= 1e-9 or short > 1e-9:
+    if d_batt <= 1e-9 or short > 1e-9 or max_block <= 0:
         return short
+    # Global bound: a block earns at most v_max per discharged grid kWh, i.e. v_max * ek per
+    # battery kWh removed, and every removed kWh costs at least c_min / ek to put back (on top of
+    # the no-discharge plan's cost). If that can never pay, no block can: skip the search.
+    v_max = -np.inf
+    c_min = np.inf
+    for i in range(L):
+        c_min = min(c_min, c[i])
+        if a_dis[i] > 0.0:
+            v_max = max(v_max, v[i])
+    if v_max * ek * ek <= c_min + 1e-12:
+        return 0.0
     # prefix / suffix sums of the charge power and suffix minima of the charging price
     pre = np.zeros(L + 1)
     suf = np.zeros(L + 1)
@@ -468,6 +480,13 @@ def _apply_kernel(
     a = np.zeros(24)
     a_dis = np.zeros(24)
     w = np.zeros((4, 24))
+    # price order of each cluster's window, per price row (valley filling, cheapest first)
+    n_p = c_pos.shape[0]
+    n_k = win.shape[0]
+    order = np.zeros((n_p, n_k, 24), dtype=np.int64)
+    for p in range(n_p):
+        for k in range(n_k):
+            order[p, k, : win[k]] = np.argsort(c_pos[p, k, : win[k]], kind="mergesort")
     for ci in range(n_c):
         for si in range(n_s):
             p = row[ci, si]
@@ -502,27 +521,50 @@ def _apply_kernel(
                         if i < L - 1:  # present at the end of every slot but the departure slot
                             oen[j, t] += e
                 else:  # capacity is short: plan again on what is left (valley filling, may discharge)
+                    # Only a cluster whose uncapped plan discharges searches for a discharge block
+                    # again (a simplification: one that did not discharge uncapped is valley-filled
+                    # on what is left); the search costs ~8x the valley filling on tight stations.
+                    blk = 0
                     for i in range(L):
                         a[i] = min(avail[k, i], max(rch[j, sl[i]], 0.0))
                         a_dis[i] = min(avail[k, i], max(rdis[j, sl[i]], 0.0))
-                    short = _plan_one(
-                        a,
-                        a_dis,
-                        c_pos[p, k],
-                        d_pos[p, k],
-                        L,
-                        e_arr[k],
-                        e_req[k],
-                        e_min[k],
-                        e_max[k],
-                        ek,
-                        max_block,
-                        charge_first,
-                        w[0],
-                        w[1],
-                        w[2],
-                        w[3],
-                    )
+                        if pd[i] > 0.0:
+                            blk = max_block
+                    if blk == 0:  # valley filling on what is left, no discharge
+                        w[0, :] = 0.0
+                        w[1, :] = 0.0
+                        short, _ = _fill(
+                            order[p, k, :L],
+                            0,
+                            L,
+                            0,
+                            0,
+                            max(e_req[k] - e_arr[k], 0.0) / ek,
+                            a,
+                            w[0],
+                            c_pos[p, k],
+                            0,
+                            0.0,
+                        )
+                    else:
+                        short = _plan_one(
+                            a,
+                            a_dis,
+                            c_pos[p, k],
+                            d_pos[p, k],
+                            L,
+                            e_arr[k],
+                            e_req[k],
+                            e_min[k],
+                            e_max[k],
+                            ek,
+                            blk,
+                            charge_first,
+                            w[0],
+                            w[1],
+                            w[2],
+                            w[3],
+                        )
                     unserved[ci, si, j] += max(short, 0.0) * ek
                     for i in range(L):
                         t = sl[i]

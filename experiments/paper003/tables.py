@@ -315,6 +315,58 @@ SCALE = {
 SCALE["completion"] = 100.0
 
 
+#: The paper's tables in its layout: (title, [(column, row label, decimals), ...]).
+TABLES: list[tuple[str, list[tuple[str, str, int]]]] = [
+    (
+        "Allocation (003 table 3 / 8)",
+        [
+            ("dg", "DG sites (units of 100 kW)", 0),
+            ("dg_kw", "DG capacity / kW", 0),
+            ("evcs", "EVCS sites (kW)", 0),
+            ("evcs_kw", "EVCS capacity / kW", 0),
+        ],
+    ),
+    (
+        "Comprehensive evaluation indices (003 table 4 / 9)",
+        [
+            ("profit", "Comprehensive profit / 10^4 CNY", 3),
+            ("voltage_quality", "Voltage quality / pu", 3),
+            ("load_fluctuation", "System load fluctuation / kW", 3),
+            ("charging_satisfaction", "Charging satisfaction of EV / pu", 3),
+            ("composite", "Comprehensive evaluation index / pu", 3),
+        ],
+    ),
+    (
+        "Comprehensive benefits (003 table 5), 10^4 CNY per year",
+        [
+            ("sale", "Electricity sale benefits", 3),
+            ("ev_revenue", "Charging station sales revenue", 3),
+            ("purchase", "Electricity purchasing cost", 3),
+            ("investment", "Investment and construction cost", 3),
+            ("om", "Maintenance cost", 3),
+            ("subsidy", "Government subsidy benefits", 3),
+            ("loss_cost", "System network loss cost", 3),
+            ("environment", "Environmental benefits", 3),
+        ],
+    ),
+    (
+        "EV charging satisfaction (003 table 6)",
+        [
+            ("completion", "Charging completion of EV / %", 3),
+            ("unit_charging_cost", "Unit charging cost of EV / (CNY/kWh)", 3),
+        ],
+    ),
+    (
+        "Clean energy consumption (003 table 7), MWh per year",
+        [
+            ("dg_energy_mwh", "Consumption of DG", 0),
+            ("ev_energy_mwh", "Total acceptance of charging load", 0),
+            ("discharge_mwh", "V2G discharge (003 does not print it)", 0),
+        ],
+    ),
+]
+
+
 def report(results_dir: Path) -> str:
     """The Markdown tables of one campaign directory."""
     allc = choose(results_dir)
@@ -324,83 +376,8 @@ def report(results_dir: Path) -> str:
         paper = _paper_rows(chosen_case)
         how = ", ".join(f"scheme {r.scheme}: {r.algorithm} ({r.variant})" for r in paper.itertuples())
         parts.append(f"## {case}: I-HSPSO (the paper's algorithm; {how})")
-        parts.append("")
-        parts.append(
-            _table(
-                "Allocation (003 table 3 / 8)",
-                [
-                    ("dg", "DG sites (units of 100 kW)", 0),
-                    ("dg_kw", "DG capacity / kW", 0),
-                    ("evcs", "EVCS sites (kW)", 0),
-                    ("evcs_kw", "EVCS capacity / kW", 0),
-                ],
-                paper,
-                pub,
-                SCALE,
-            )
-        )
-        parts.append("")
-        parts.append(
-            _table(
-                "Comprehensive evaluation indices (003 table 4 / 9)",
-                [
-                    ("profit", "Comprehensive profit / 10^4 CNY", 3),
-                    ("voltage_quality", "Voltage quality / pu", 3),
-                    ("load_fluctuation", "System load fluctuation / kW", 3),
-                    ("charging_satisfaction", "Charging satisfaction of EV / pu", 3),
-                    ("composite", "Comprehensive evaluation index / pu", 3),
-                ],
-                paper,
-                pub,
-                SCALE,
-            )
-        )
-        parts.append("")
-        parts.append(
-            _table(
-                "Comprehensive benefits (003 table 5), 10^4 CNY per year",
-                [
-                    ("sale", "Electricity sale benefits", 3),
-                    ("ev_revenue", "Charging station sales revenue", 3),
-                    ("purchase", "Electricity purchasing cost", 3),
-                    ("investment", "Investment and construction cost", 3),
-                    ("om", "Maintenance cost", 3),
-                    ("subsidy", "Government subsidy benefits", 3),
-                    ("loss_cost", "System network loss cost", 3),
-                    ("environment", "Environmental benefits", 3),
-                ],
-                paper,
-                pub,
-                SCALE,
-            )
-        )
-        parts.append("")
-        parts.append(
-            _table(
-                "EV charging satisfaction (003 table 6)",
-                [
-                    ("completion", "Charging completion of EV / %", 3),
-                    ("unit_charging_cost", "Unit charging cost of EV / (CNY/kWh)", 3),
-                ],
-                paper,
-                pub,
-                SCALE,
-            )
-        )
-        parts.append("")
-        parts.append(
-            _table(
-                "Clean energy consumption (003 table 7), MWh per year",
-                [
-                    ("dg_energy_mwh", "Consumption of DG", 0),
-                    ("ev_energy_mwh", "Total acceptance of charging load", 0),
-                    ("discharge_mwh", "V2G discharge (003 does not print it)", 0),
-                ],
-                paper,
-                pub,
-                SCALE,
-            )
-        )
+        for title, rows in TABLES:
+            parts += ["", _table(title, rows, paper, pub, SCALE)]
         parts.append("")
         parts.append(_findings(paper))
         parts.append("")

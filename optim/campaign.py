@@ -10,7 +10,7 @@
   traceback and the others go on. Running the same campaign again skips finished runs (failed ones
   too, unless ``retry_failed``); a run directory whose spec differs from the config is an error.
 * :func:`gather` builds the tidy table ``results.parquet`` (problem, algorithm, replicate, seed,
-  indicator, value), ``runs.parquet`` (status, error, n_eval, wall_s per run) and
+  indicator, value), ``runs.parquet`` (status, error, n_eval, wall_s, n_feasible per run) and
   ``convergence.parquet`` (indicator against evaluations per run).
 
 Example
@@ -233,9 +233,12 @@ def gather(out: str | Path, cfg: CampaignConfig | None = None) -> pd.DataFrame:
         m = done[s.run_id]
         run_rows.append({"run_id": s.run_id, "problem": s.problem.label, "algorithm": s.algorithm.label,
                          "replicate": s.replicate, "seed": s.seed, "status": m["status"],
-                         "error": m["error"], "n_eval": m["n_eval"], "wall_s": m["wall_s"]})
+                         "error": m["error"], "n_eval": m["n_eval"], "wall_s": m["wall_s"],
+                         # feasible points in the run's front (-1: failed run, or a record older
+                         # than this field)
+                         "n_feasible": int(m.get("n_feasible", -1))})
     runs_df = pd.DataFrame(run_rows, columns=["run_id", "problem", "algorithm", "replicate", "seed",
-                                              "status", "error", "n_eval", "wall_s"])
+                                              "status", "error", "n_eval", "wall_s", "n_feasible"])
 
     rows: list[dict[str, Any]] = []
     conv: list[dict[str, Any]] = []

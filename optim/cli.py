@@ -72,13 +72,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from optim.run import run
     from optim.store import write_run
 
-    term = Termination("n_eval", args.n_eval) if args.n_eval else Termination("n_gen", args.n_gen)
+    # ``--n-eval 0`` is given (and refused), not "absent": test against None, not truthiness
+    flag, kind, value = (("--n-eval", "n_eval", args.n_eval) if args.n_eval is not None
+                         else ("--n-gen", "n_gen", args.n_gen))
+    if value < 1:
+        raise ConfigError(f"{flag}: must be >= 1, got {value}")
+    term = Termination(kind, value)
     pp, ap = _kv(args.param, "-p"), _kv(args.algo_param, "-a")
     rec = run(args.problem, args.algorithm, term, args.seed, problem_params=pp, algorithm_params=ap)
     print(f"{args.problem} / {args.algorithm}, seed {args.seed}: {rec.n_eval} evaluations in "
-          f"{rec.wall_s:.2f} s, {len(rec.F)} non-dominated points ({int(rec.feasible.sum())} feasible)")
+          f"{rec.wall_s:.2f} s, {len(rec.F)} non-dominated points ({rec.n_feasible} feasible)")
+    if rec.n_feasible == 0:
+        print(f"  NO FEASIBLE SOLUTION: the {len(rec.F)} least-infeasible point(s) are kept; "
+              f"least total constraint violation {rec.min_cv:.6g}")
     for j, (n, u) in enumerate(zip(rec.objective_names, rec.objective_units, strict=True)):
-        print(f"  {n}: best {np.min(rec.F[:, j]):.6g} {u}".rstrip())
+        what = "best" if rec.n_feasible else "least-infeasible"
+        print(f"  {n}: {what} {np.min(rec.F[:, j]):.6g} {u}".rstrip())
     if args.output:
         spec = {"run_id": f"{args.problem}__{args.algorithm}__seed{args.seed}".replace(":", "."),
                 "problem": {"name": args.problem, "label": args.problem, "params": pp},

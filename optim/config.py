@@ -71,6 +71,13 @@ class Termination:
     kind: str
     value: int
 
+    def __post_init__(self) -> None:
+        # checked here so that every entry point (CLI, campaign file, ``run()``) refuses the same way
+        if self.kind not in _TERMINATION_KEYS:
+            raise ConfigError(f"termination: unknown kind {self.kind!r} (expected n_gen or n_eval)")
+        if isinstance(self.value, bool) or not isinstance(self.value, (int, np.integer)) or self.value < 1:
+            raise ConfigError(f"termination {self.kind}: must be an integer >= 1, got {self.value!r}")
+
     def to_pymoo(self) -> Any:
         from pymoo.termination import get_termination
 

@@ -172,10 +172,18 @@ def _entry_from_callable(
 # pymoo problems
 
 
+def _positive_int(value: Any, least: int, where: str) -> None:
+    """pymoo's test problems index their variables without checking: refuse sizes they cannot take."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ConfigError(f"{where}: must be an integer >= {least}, got {value!r}")
+
+
 def _pymoo_problem(name: str) -> Callable[..., Any]:
     def build(**kw: Any) -> Any:
         from pymoo.problems import get_problem
 
+        if "n_var" in kw:  # ZDT: g() averages over x[1:], so at least 2 variables
+            _positive_int(kw["n_var"], 2, f"problem {name!r} n_var")
         return get_problem(name, **kw)
 
     return build
@@ -215,6 +223,9 @@ def _pymoo_dtlz(name: str, k: int) -> Callable[..., Any]:
     def build(n_obj: int = 3, n_var: int | None = None) -> Any:
         from pymoo.problems import get_problem
 
+        _positive_int(n_obj, 2, f"problem {name!r} n_obj")
+        if n_var is not None:  # DTLZ: n_obj - 1 position variables and at least one distance variable
+            _positive_int(n_var, n_obj, f"problem {name!r} n_var")
         return get_problem(name, n_var=n_obj + k - 1 if n_var is None else n_var, n_obj=n_obj)
 
     return build
@@ -225,7 +236,13 @@ def _pymoo_dtlz(name: str, k: int) -> Callable[..., Any]:
 
 
 def _auto_partitions(n_obj: int, max_dirs: int = 100) -> int:
-    """Largest Das-Dennis partition count whose number of directions stays within ``max_dirs``."""
+    """Largest Das-Dennis partition count whose number of directions stays within ``max_dirs``.
+
+    Defined for ``n_obj >= 2`` only: one objective has a single direction whatever the count, so the
+    search would never stop.
+    """
+    if n_obj < 2:
+        raise ConfigError(f"reference directions need >= 2 objectives, got {n_obj}")
     p = 1
     while math.comb(p + 1 + n_obj - 1, n_obj - 1) <= max_dirs:
         p += 1
@@ -251,16 +268,25 @@ def _build_nsga2(n_obj: int, **kw: Any) -> Any:
     return NSGA2(**kw)
 
 
+def _need_objectives(name: str, n_obj: int) -> None:
+    """Refuse a reference-direction algorithm on a single-objective problem (it has no front)."""
+    if n_obj < 2:
+        raise ConfigError(f"algorithm {name!r} needs a problem with >= 2 objectives, this one has "
+                          f"{n_obj} (use ga, pso or ihspso for one objective)")
+
+
 def _build_nsga3(n_obj: int, n_partitions: int | None = None, pop_size: int | None = None,
                  **kw: Any) -> Any:
     from pymoo.algorithms.moo.nsga3 import NSGA3
 
+    _need_objectives("nsga3", n_obj)
     return NSGA3(ref_dirs=_ref_dirs(n_obj, n_partitions), pop_size=pop_size, **kw)
 
 
 def _build_moead(n_obj: int, n_partitions: int | None = None, **kw: Any) -> Any:
     from pymoo.algorithms.moo.moead import MOEAD
 
+    _need_objectives("moead", n_obj)
     return MOEAD(ref_dirs=_ref_dirs(n_obj, n_partitions), **kw)
 
 

@@ -155,6 +155,13 @@ def write_report(directory: str | Path, fmt: str = "html", path: str | Path | No
     if n_failed:
         doc.h(2, "Failed runs")
         doc.table(runs.loc[runs["status"] == "failed", ["run_id", "error"]])
+    infeasible = runs[(runs["status"] == "ok") & (runs["n_feasible"] == 0)]
+    if len(infeasible):
+        doc.h(2, "Runs without a feasible solution")
+        doc.p(f"{len(infeasible)} finished run(s) found no feasible point (n_feasible = 0); their "
+              "fronts hold the least-infeasible points with their constraint values and add nothing "
+              "to the indicators.")
+        doc.table(infeasible[["run_id", "problem", "algorithm", "n_eval", "n_feasible"]])
 
     specs = {s.run_id: s for s in cfg.runs()}
     for p in cfg.problems:

@@ -60,8 +60,9 @@ class RunRecord:
         ``{"n_gen": N}`` or ``{"n_eval": N}``.
     objective_names, objective_units : tuple of str, length n_obj
     X : ndarray, shape (n_nd, n_var)
-        Non-dominated set (pymoo's ``res.opt``: the feasible non-dominated points, or the least
-        infeasible point when none is feasible).
+        Non-dominated set (pymoo's ``res.opt``: the feasible non-dominated points), or, when no
+        point is feasible, the points of least constraint violation in the final population and
+        the algorithm's optimum (``feasible`` is then all False and :attr:`n_feasible` is 0).
     F : ndarray, shape (n_nd, n_obj)
     G : ndarray, shape (n_nd, n_constr)
     feasible : ndarray of bool, shape (n_nd,)
@@ -103,6 +104,18 @@ class RunRecord:
     @property
     def n_obj(self) -> int:
         return self.F.shape[1]
+
+    @property
+    def n_feasible(self) -> int:
+        """Feasible points in the non-dominated set; 0 for a run that found no feasible point."""
+        return int(np.count_nonzero(self.feasible))
+
+    @property
+    def min_cv(self) -> float:
+        """Least total constraint violation (sum of positive ``G``) over the set; 0 when feasible."""
+        if self.G.size == 0 or len(self.G) == 0:
+            return 0.0
+        return float(np.maximum(self.G, 0).sum(axis=1).min())
 
     def front_table(self) -> pd.DataFrame:
         """The non-dominated set as one table: ``x0..``, objective columns, ``g0..``, ``feasible``."""
@@ -264,6 +277,8 @@ def run(
     wall_s = time.perf_counter() - t0
 
     opt = res.opt
+    if opt is None or len(opt) == 0:  # nothing feasible: pymoo reports no optimum
+        opt = _least_infeasible(res)
     X = np.asarray(opt.get("X"), dtype=float).reshape(len(opt), -1)
     F = np.asarray(opt.get("F"), dtype=float).reshape(len(opt), n_obj)
     G = _constraints(opt, len(opt))
@@ -284,6 +299,24 @@ def run(
         history=recorder.history(), fronts=recorder.fronts(n_obj),
         wall_s=wall_s, n_eval=int(res.algorithm.evaluator.n_eval), versions=package_versions(),
     )
+
+
+def _least_infeasible(res: Any) -> Any:
+    """The least-infeasible members of the final population and the algorithm's own optimum.
+
+    pymoo's ``Result.opt`` is ``None`` when no evaluated point is feasible (for most algorithms); the
+    record keeps instead the points of least total constraint violation (ties kept, duplicates of
+    the same ``X`` dropped), so that an infeasible run still says how close it came and where.
+    """
+    from pymoo.core.population import Population
+
+    parts = [p for p in (getattr(res.algorithm, "opt", None), res.pop) if p is not None and len(p)]
+    pool = Population.merge(*parts) if len(parts) > 1 else parts[0]
+    cv = np.asarray(pool.get("CV"), dtype=float).reshape(len(pool))
+    best = np.flatnonzero(cv <= np.nanmin(cv)) if np.isfinite(cv).any() else np.arange(len(pool))
+    X = np.asarray(pool.get("X"), dtype=float).reshape(len(pool), -1)[best]
+    _, first = np.unique(X, axis=0, return_index=True)
+    return pool[best[np.sort(first)]]
 
 
 def _constraints(pop: Any, n: int) -> NDArray[np.float64]:

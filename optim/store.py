@@ -3,7 +3,9 @@
 Layout of a campaign directory (``experiments/README.md``)::
 
     DIR/campaign.toml            resolved configuration
-    DIR/runs/<run_id>/meta.json  spec, status, error + traceback, n_eval, wall_s, versions
+    DIR/runs/<run_id>/meta.json  spec, status, error + traceback, n_eval, wall_s, versions,
+                                 n_feasible (0: no feasible point; front.parquet then holds the
+                                 least-infeasible points with their constraint values)
     DIR/runs/<run_id>/*.parquet  front, population, history, fronts, plans (ok runs only)
     DIR/.lock                    held by the campaign process (one process per directory)
 
@@ -74,7 +76,8 @@ def write_run(runs_dir: Path, spec: dict[str, Any], outcome: RunRecord | FailedR
     else:
         meta.update(status="ok", error="", traceback="", wall_s=outcome.wall_s, n_eval=outcome.n_eval,
                     versions=outcome.versions, objective_names=list(outcome.objective_names),
-                    objective_units=list(outcome.objective_units), n_nd=len(outcome.F))
+                    objective_units=list(outcome.objective_units), n_nd=len(outcome.F),
+                    n_feasible=outcome.n_feasible)
         outcome.front_table().to_parquet(tmp / "front.parquet", index=False)
         outcome.population_table().to_parquet(tmp / "population.parquet", index=False)
         outcome.history.to_parquet(tmp / "history.parquet", index=False)

@@ -23,7 +23,15 @@ __all__ = [
     "scenario_weights",
     "as_float_vector",
     "default_scenarios",
+    "MEMORY_BUDGET_BYTES",
+    "ChunkedEvaluation",
 ]
+
+#: Default memory budget of one batched evaluation (bytes): 1 GiB. A population whose estimated
+#: working memory (:meth:`ChunkedEvaluation.bytes_per_candidate` times its size) exceeds it is
+#: evaluated in consecutive chunks, each one batched call, with results identical to one call.
+#: Override per problem with its ``memory_budget_gib`` parameter, or here for the whole process.
+MEMORY_BUDGET_BYTES: int = 1 << 30
 
 #: Objective value given to a candidate whose power flow did not converge. Finite on purpose: pymoo's
 #: non-dominated sorting and the PSO leader updates need finite numbers, and the candidate is already
@@ -121,3 +129,63 @@ def default_scenarios(n_days: int = 4, seed: int = 0) -> Any:
 
     year = profiles.reference_year()
     return scenarios.typical_days(year, np.random.default_rng(seed), k=n_days)
+
+
+def memory_budget(gib: float | None) -> int | None:
+    """A problem's ``memory_budget_gib`` parameter checked and in bytes (``None``: the module default)."""
+    if gib is None:
+        return None
+    value = float(gib)
+    if not np.isfinite(value) or value <= 0:
+        raise ProblemConfigError(f"memory_budget_gib must be a positive finite number, got {gib!r}")
+    return max(1, int(value * (1 << 30)))
+
+
+class ChunkedEvaluation:
+    """Mixin of a batched pymoo problem: evaluate a large population in chunks under a memory budget.
+
+    A subclass implements ``_evaluate_batch(X, out)`` (the whole vectorised evaluation of the rows
+    of ``X``: one power-flow call) and ``cases_per_candidate()`` (power flows per candidate: 1 for
+    one load level, ``n_scenarios * 24`` for typical days), and sets :attr:`bytes_per_bus_case`.
+    Every output of one candidate depends on that candidate's row only, so concatenating the chunks'
+    outputs gives the same arrays, bit for bit, as one call.
+
+    Attributes
+    ----------
+    bytes_per_bus_case : float
+        Peak working memory per candidate, power flow (bus) and case, measured (see the subclass).
+    memory_budget_bytes : int or None
+        This problem's budget; ``None`` uses :data:`MEMORY_BUDGET_BYTES` (read at evaluation time).
+    """
+
+    bytes_per_bus_case: float = 128.0
+    memory_budget_bytes: int | None = None
+
+    def cases_per_candidate(self) -> int:
+        raise NotImplementedError
+
+    def bytes_per_candidate(self) -> float:
+        """Estimated peak bytes one candidate adds to a batched evaluation (from the batch shape)."""
+        return float(self.cases_per_candidate() * self.net.n_bus * self.bytes_per_bus_case)  # type: ignore[attr-defined]
+
+    def chunk_size(self) -> int:
+        """Most candidates evaluated in one batched call (at least 1)."""
+        budget = MEMORY_BUDGET_BYTES if self.memory_budget_bytes is None else self.memory_budget_bytes
+        return max(1, int(budget // max(self.bytes_per_candidate(), 1.0)))
+
+    def _evaluate_batch(self, X: NDArray[np.float64], out: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        raise NotImplementedError
+
+    def _evaluate(self, X: NDArray[np.float64], out: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        X = np.atleast_2d(X)
+        size = self.chunk_size()
+        if len(X) <= size:
+            self._evaluate_batch(X, out, *args, **kwargs)
+            return
+        parts: list[dict[str, Any]] = []
+        for start in range(0, len(X), size):
+            part: dict[str, Any] = {}
+            self._evaluate_batch(X[start : start + size], part, *args, **kwargs)
+            parts.append(part)
+        for key in parts[0]:
+            out[key] = np.concatenate([np.asarray(p[key]) for p in parts], axis=0)

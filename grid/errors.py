@@ -35,6 +35,15 @@ class LoadError(NetworkError):
     """A nominal load is non-finite, or refers to an unknown bus."""
 
 
+class SlackVoltageError(SlackError):
+    """The slack voltage is not a positive finite magnitude (pu) with a finite angle (degrees)."""
+
+
+class FeederFileError(NetworkError):
+    """A feeder file is malformed: empty, a cell that is not a number, a bus id that is not an
+    integer, or an unknown metadata key (the message names the file, row and column or key)."""
+
+
 class UnknownCaseError(NetworkError, KeyError):
     """``grid.cases.load`` was given a name it does not know."""
 

@@ -19,10 +19,53 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import NetworkError, SlackError
+from .errors import FeederFileError, NetworkError, SlackError
 from .network import Network
 
 __all__ = ["read_csv", "from_pandapower", "to_pandapower", "read_matpower"]
+
+#: Metadata keys ``read_csv`` uses.
+_META_USED = ("base_kv", "slack_bus", "slack_vm_pu", "slack_va_deg", "source", "case")
+#: Descriptive keys (the shipped ``grid/data/*_meta.json``) that are accepted and not used.
+_META_INFO = ("base_mva", "z_base_ohm", "bus_numbering", "n_bus", "n_branch_total", "n_branch_in_service",
+              "total_load_kw", "total_load_kvar", "note")
+#: Columns of the two tables that hold bus ids (integers) and numbers.
+_ID_COLUMNS = ("from_bus", "to_bus", "bus")
+_NUMBER_COLUMNS = ("r_ohm", "x_ohm", "in_service", "is_tie", "i_max_a", "tap", "p_kw", "q_kvar",
+                   "shunt_kvar", "slack")
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    """One feeder CSV, with every known column checked: numbers where numbers belong, integer bus
+    ids; rows are counted from 1 after the header, as :meth:`Network.from_tables` counts them."""
+    try:
+        df = pd.read_csv(path, skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        raise FeederFileError(f"{path}: the file is empty (expected a header and rows)") from None
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise NetworkError(f"{path}: cannot read feeder table: {exc}") from None
+    if df.empty:
+        raise FeederFileError(f"{path}: no rows after the header")
+    for col in df.columns:
+        if col not in _ID_COLUMNS and col not in _NUMBER_COLUMNS:
+            continue
+        raw = df[col]
+        num = pd.to_numeric(raw, errors="coerce")
+        bad = np.flatnonzero(num.isna().to_numpy() & raw.notna().to_numpy())
+        if bad.size:
+            k = int(bad[0])
+            raise FeederFileError(f"{path}: row {k + 1}, column {col!r}: {raw.iloc[k]!r} is not a number")
+        if col in _ID_COLUMNS:
+            vals = num.to_numpy(dtype=np.float64)
+            odd = np.flatnonzero(~np.isfinite(vals) | (vals != np.round(vals)))
+            if odd.size:
+                k = int(odd[0])
+                raise FeederFileError(
+                    f"{path}: row {k + 1}, column {col!r}: bus id {vals[k]:g} is not an integer"
+                )
+            num = num.astype(np.int64)
+        df[col] = num
+    return df
 
 
 def read_csv(
@@ -36,7 +79,10 @@ def read_csv(
     """Read a network from ``branches`` and ``loads`` CSV files.
 
     ``meta`` (a JSON file or dict) supplies ``base_kv``, ``slack_bus``, ``slack_vm_pu``,
-    ``slack_va_deg`` and ``source``; keys given there override nothing else.
+    ``slack_va_deg``, ``source`` and ``case``; keys given there override nothing else. The
+    descriptive keys of the shipped cases (``base_mva``, ``n_bus``, ``note``, ...) are accepted and
+    unused; any other key is refused (:class:`~grid.errors.FeederFileError`), as are an empty file,
+    a cell that is not a number and a bus id that is not an integer (naming file, row and column).
 
     Example
     -------
@@ -56,20 +102,31 @@ def read_csv(
             raise NetworkError(f"{meta}: cannot read metadata: {exc}") from None
     else:
         info = {}
+    where = meta if isinstance(meta, (str, Path)) else "metadata"
+    if not isinstance(info, dict):
+        raise FeederFileError(f"{where}: metadata must be a JSON object, got {type(info).__name__}")
+    unknown = sorted(set(info) - set(_META_USED) - set(_META_INFO))
+    if unknown:  # a misspelt key (say "slack_vm") would otherwise be ignored without a word
+        raise FeederFileError(
+            f"{where}: unknown metadata key(s) {unknown}; known: {list(_META_USED + _META_INFO)}"
+        )
     if "base_kv" not in info:
         raise NetworkError(f"{meta or branches}: 'base_kv' is required (line-to-line kV)")
-    try:
-        bdf = pd.read_csv(branches, skipinitialspace=True)
-        ldf = pd.read_csv(loads, skipinitialspace=True)
-    except (OSError, pd.errors.ParserError) as exc:
-        raise NetworkError(f"cannot read feeder tables: {exc}") from None
+    numbers = {}
+    for key, default in (("base_kv", None), ("slack_vm_pu", 1.0), ("slack_va_deg", 0.0)):
+        value = info.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise FeederFileError(f"{where}: metadata {key!r} must be a number, got {value!r}")
+        numbers[key] = float(value)
+    bdf = _read_table(branches)
+    ldf = _read_table(loads)
     return Network.from_tables(
         bdf,
         ldf,
         slack_bus=info.get("slack_bus"),
-        base_kv=float(info["base_kv"]),
-        slack_vm_pu=float(info.get("slack_vm_pu", 1.0)),
-        slack_va_deg=float(info.get("slack_va_deg", 0.0)),
+        base_kv=numbers["base_kv"],
+        slack_vm_pu=numbers["slack_vm_pu"],
+        slack_va_deg=numbers["slack_va_deg"],
         name=name or str(info.get("case", branches.stem)),
         source=source or str(info.get("source", "")),
         file=str(branches),

@@ -42,9 +42,24 @@ from .errors import (
     LoopError,
     NetworkError,
     SlackError,
+    SlackVoltageError,
 )
 
 __all__ = ["Network"]
+
+
+def _check_slack_voltage(vm_pu: Any, va_deg: Any, where: str) -> None:
+    """Refuse a slack voltage that is not a positive finite magnitude with a finite angle."""
+    try:
+        vm, va = float(vm_pu), float(va_deg)
+    except (TypeError, ValueError):
+        raise SlackVoltageError(
+            f"{where}: slack voltage must be numbers, got slack_vm_pu={vm_pu!r}, slack_va_deg={va_deg!r}"
+        ) from None
+    if not (np.isfinite(vm) and vm > 0):
+        raise SlackVoltageError(f"{where}: slack_vm_pu must be a positive finite number (pu), got {vm_pu!r}")
+    if not np.isfinite(va):
+        raise SlackVoltageError(f"{where}: slack_va_deg must be finite (degrees), got {va_deg!r}")
 
 
 def _frozen(a: Any, dtype: Any) -> NDArray:
@@ -114,6 +129,11 @@ class Network:
     tie_x_ohm: NDArray[np.float64]
     source: str = ""
     _index: dict[int, int] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        # A NaN or zero slack voltage would "converge" to NaN voltages and losses in every power flow
+        # (no iteration can fail a NaN comparison), so it is refused here, for every way of building.
+        _check_slack_voltage(self.slack_vm_pu, self.slack_va_deg, self.name)
 
     # ------------------------------------------------------------------ basic views
     @property
@@ -267,6 +287,7 @@ class Network:
                 raise NetworkError(f"{lfile}: missing column {col!r} (have {list(loads.columns)})")
         if not (np.isfinite(base_kv) and base_kv > 0):
             raise NetworkError(f"{bfile}: base_kv must be a positive number of kV, got {base_kv!r}")
+        _check_slack_voltage(slack_vm_pu, slack_va_deg, bfile)
 
         n_rows = len(branches)
         fb = branches["from_bus"].to_numpy(dtype=np.int64)

@@ -240,7 +240,9 @@ class Config003:
                 f"Config003: max_units >= 1 and unit_kw > 0 needed, got {self.max_units}, {self.unit_kw}"
             )
         if self.total_dg_max_kw <= 0:  # eq. (18)'s constraint divides by it
-            raise ProblemConfigError(f"Config003: total_dg_max_kw must be positive, got {self.total_dg_max_kw}")
+            raise ProblemConfigError(
+                f"Config003: total_dg_max_kw must be positive, got {self.total_dg_max_kw}"
+            )
         if len(self.weights) != 4 or len(self.alpha) != 2:
             raise ProblemConfigError("Config003: weights needs 4 entries and alpha 2")
 

@@ -15,11 +15,13 @@ from grid import cases
 from grid.errors import (
     DisconnectedBusError,
     DuplicateBranchError,
+    FeederFileError,
     ImpedanceError,
     LoadError,
     LoopError,
     NetworkError,
     SlackError,
+    SlackVoltageError,
     UnknownCaseError,
 )
 from grid.io import from_pandapower, read_csv, read_matpower
@@ -246,3 +248,68 @@ def test_meta_json_file(tmp_path: Path) -> None:
     mfile.write_text("{not json")
     with pytest.raises(NetworkError, match=r"meta\.json: cannot read metadata"):
         read_csv(b, ld, mfile)
+
+
+# ----------------------------------------------------------------------------- refused inputs (issue 9)
+@pytest.mark.parametrize(("vm", "va", "fault"), [
+    (np.nan, 0.0, "slack_vm_pu must be a positive finite number"),
+    (0.0, 0.0, "slack_vm_pu must be a positive finite number"),
+    (-1.0, 0.0, "slack_vm_pu must be a positive finite number"),
+    (np.inf, 0.0, "slack_vm_pu must be a positive finite number"),
+    (1.0, np.nan, "slack_va_deg must be finite"),
+])
+def test_bad_slack_voltage_is_refused_at_construction(tmp_path: Path, vm: float, va: float,
+                                                      fault: str) -> None:
+    # before: solve() reported converged=True with NaN losses for such a network
+    br, loads = tables(cases.load("ieee33"))
+    b, ld, _ = write_case(tmp_path, br, loads)
+    with pytest.raises(SlackVoltageError, match=rf"bad_branches\.csv: {fault}"):
+        read_csv(b, ld, {"base_kv": 12.66, "slack_bus": 1, "slack_vm_pu": vm, "slack_va_deg": va})
+    net = cases.load("ieee33")
+    with pytest.raises(SlackVoltageError, match=rf"ieee33: {fault}"):
+        Network(**{**{f: getattr(net, f) for f in net.__dataclass_fields__},
+                   "slack_vm_pu": vm, "slack_va_deg": va})
+
+
+def test_unknown_metadata_key_is_refused(tmp_path: Path) -> None:
+    b, ld, _ = write_case(tmp_path, *tables(cases.load("ieee33")))
+    meta = tmp_path / "meta.json"
+    meta.write_text(json.dumps({"base_kv": 12.66, "slack_bus": 1, "slack_vm": 1.05}))  # misspelt
+    with pytest.raises(FeederFileError, match=r"meta\.json: unknown metadata key\(s\) \['slack_vm'\]"):
+        read_csv(b, ld, meta)
+    with pytest.raises(FeederFileError, match=r"metadata 'slack_vm_pu' must be a number, got 'high'"):
+        read_csv(b, ld, {"base_kv": 12.66, "slack_bus": 1, "slack_vm_pu": "high"})
+
+
+@pytest.mark.parametrize(("table", "col", "value", "fault"), [
+    ("branches", "r_ohm", "0.1O", "'0.1O' is not a number"),
+    ("branches", "to_bus", "x7", "'x7' is not a number"),
+    ("loads", "p_kw", "100kW", "'100kW' is not a number"),
+    ("branches", "to_bus", "7.5", "bus id 7.5 is not an integer"),
+    ("loads", "bus", "9.5", "bus id 9.5 is not an integer"),
+])
+def test_bad_cells_name_file_row_and_column(tmp_path: Path, table: str, col: str, value: str,
+                                            fault: str) -> None:
+    br, loads = tables(cases.load("ieee33"))
+    df = (br if table == "branches" else loads).astype(object)
+    df.loc[6, col] = value
+    b, ld, meta = write_case(tmp_path, *((df, loads) if table == "branches" else (br, df)))
+    with pytest.raises(FeederFileError, match=rf"bad_{table}\.csv: row 7, column '{col}': {fault}"):
+        read_csv(b, ld, meta)
+
+
+def test_float_bus_ids_with_integer_values_are_read(tmp_path: Path) -> None:
+    br, loads = tables(cases.load("ieee33"))
+    br["from_bus"] = br["from_bus"].astype(float)                    # "1.0", "2.0", ...
+    b, ld, meta = write_case(tmp_path, br, loads)
+    same_network(read_csv(b, ld, meta), cases.load("ieee33"))
+
+
+@pytest.mark.parametrize(("text", "fault"), [("", "the file is empty"),
+                                             ("bus,p_kw,q_kvar\n", "no rows after the header")])
+def test_empty_file_is_refused(tmp_path: Path, text: str, fault: str) -> None:
+    br, loads = tables(cases.load("ieee33"))
+    b, ld, meta = write_case(tmp_path, br, loads)
+    ld.write_text(text)
+    with pytest.raises(FeederFileError, match=rf"bad_loads\.csv: {fault}"):
+        read_csv(b, ld, meta)

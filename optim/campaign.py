@@ -8,7 +8,16 @@
   so results do not depend on ``n_jobs``, the backend or a resume.
 * Each finished run is written atomically (:mod:`optim.store`); a failing run is recorded with its
   traceback and the others go on. Running the same campaign again skips finished runs (failed ones
-  too, unless ``retry_failed``); a run directory whose spec differs from the config is an error.
+  too, unless ``retry_failed``). It reruns a failed run whose spec the config has since changed (a
+  corrected value) and a damaged run directory (found by name: a missing, truncated or altered
+  file); a finished ok run whose spec differs from the config is an error.
+* A folder belongs to one campaign (the ``name`` and ``seed`` in its ``campaign.toml``): another
+  campaign, or a config that no longer defines some of the folder's runs, is refused unless
+  ``force`` starts the folder afresh. A folder that is not empty and holds no ``campaign.toml`` is
+  never used.
+* ``module:attribute`` names are imported only when the config allows it (``allow_import``). What
+  a report needs of each problem (its true front or optimum) is stored in ``DIR/reference`` at
+  campaign time, so that :func:`gather` and the report read the folder as data and import nothing.
 * :func:`gather` builds the tidy table ``results.parquet`` (problem, algorithm, replicate, seed,
   indicator, value), ``runs.parquet`` (status, error, n_eval, wall_s, n_feasible per run) and
   ``convergence.parquet`` (indicator against evaluations per run).
@@ -34,19 +43,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optim.config import CampaignConfig, RunSpec, dump_toml, load_config
+from optim.config import CampaignConfig, Component, RunSpec, canonical_json, dump_toml, read_stored_config
 from optim.errors import ConfigError, ResultsError
 from optim.indicators import Normalisation, hypervolume, igd, indicator_row, merged_front, reference_front
 from optim.progress import CampaignProgress, heartbeat
+from optim.registry import is_import_name, refuse_import
 from optim.run import FailedRun, RunRecord, execute_spec
-from optim.store import atomic_write_text, clean_stale, directory_lock, finished_runs, write_run
+from optim.store import (
+    CONFIG_NAME,
+    atomic_write_text,
+    claim_directory,
+    clean_stale,
+    directory_lock,
+    finished_runs,
+    read_references,
+    read_table,
+    refuse_foreign,
+    scan_runs,
+    write_reference,
+    write_run,
+)
 
-__all__ = ["CampaignSummary", "gather", "run_campaign"]
+__all__ = ["CampaignSummary", "gather", "run_campaign", "tables"]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
-
-CONFIG_NAME = "campaign.toml"
 
 
 @dataclass(frozen=True)
@@ -76,14 +97,54 @@ class CampaignSummary:
     results: pd.DataFrame
 
 
-def _check_resume(cfg: CampaignConfig, done: dict[str, dict[str, Any]]) -> None:
-    specs = {s.run_id: s.to_dict() for s in cfg.runs()}
-    for run_id, meta in done.items():
-        if run_id in specs and meta.get("spec") != specs[run_id]:
+def _check_imports(cfg: CampaignConfig) -> None:
+    """Refuse ``module:attribute`` names unless the user allowed imports for this config."""
+    if cfg.allow_import:
+        return
+    for kind, comps in (("problem", cfg.problems), ("algorithm", cfg.algorithms)):
+        for c in comps:
+            if is_import_name(c.name):
+                raise refuse_import(c.name, kind, cfg.source)
+
+
+def _plan_resume(cfg: CampaignConfig, runs_dir: Path, done: dict[str, dict[str, Any]],
+                 broken: dict[str, str], retry_failed: bool) -> set[str]:
+    """The run ids to run now, given the folder's complete (``done``) and damaged (``broken``) runs.
+
+    Raises
+    ------
+    ResultsError
+        The folder holds runs the config does not define, or an ok run of a different spec.
+    """
+    specs = {s.run_id: s for s in cfg.runs()}
+    orphans = sorted((set(done) | set(broken)) - set(specs))
+    if orphans:
+        shown = ", ".join(orphans[:3]) + (", ..." if len(orphans) > 3 else "")
+        raise ResultsError(
+            f"{runs_dir}: holds {len(orphans)} run(s) that {cfg.source} does not define ({shown}); they "
+            "belong to another campaign or an earlier version of this one: use another output folder, "
+            "or --force to start it afresh")
+    todo = set()
+    for run_id, spec in specs.items():
+        if run_id in broken:
+            logger.warning("%s: damaged run, running it again", broken[run_id])
+            todo.add(run_id)
+            continue
+        meta = done.get(run_id)
+        if meta is None:
+            todo.add(run_id)
+            continue
+        # compared as canonical JSON: nan equals nan, and a spec equals its own meta.json round trip
+        same = canonical_json(meta.get("spec")) == canonical_json(spec.to_dict())
+        if meta["status"] == "ok" and not same:
             raise ResultsError(
-                f"{cfg.output / 'runs' / run_id}: this finished run was made with a different spec "
-                f"than {cfg.source} now gives; use another output directory or remove the run"
-            )
+                f"{runs_dir / run_id}: this finished run was made with a different spec than "
+                f"{cfg.source} now gives; use another output folder, or --force to start it afresh")
+        if meta["status"] != "ok" and (not same or retry_failed):
+            if not same:
+                logger.info("run %s failed with another spec; running it with the current one", run_id)
+            todo.add(run_id)
+    return todo
 
 
 @contextlib.contextmanager
@@ -118,7 +179,7 @@ def _backend(cfg: CampaignConfig) -> Iterator[dict[str, Any]]:
 
 
 def run_campaign(cfg: CampaignConfig, *, progress: bool | None = None,
-                 retry_failed: bool = False) -> CampaignSummary:
+                 retry_failed: bool = False, force: bool = False) -> CampaignSummary:
     """Run (or resume) a campaign and gather its tables.
 
     Parameters
@@ -128,17 +189,29 @@ def run_campaign(cfg: CampaignConfig, *, progress: bool | None = None,
     progress : bool or None
         Progress bars; ``None`` draws them only on a terminal.
     retry_failed : bool
-        Run again the runs recorded as failed.
+        Run again the runs recorded as failed (failed runs whose spec changed run again anyway).
+    force : bool
+        Start the folder afresh: remove the campaign files of whatever campaign it holds
+        (``campaign.toml``, ``runs/``, ``reference/``, the tables and reports; nothing else).
 
     Raises
     ------
+    ConfigError
+        The config names a ``module:attribute`` and ``cfg.allow_import`` is false.
     ResultsError
-        The directory holds runs of a different spec, or another process is running in it.
+        The folder belongs to another campaign, holds runs the config does not define or an ok run
+        of a different spec (all three: unless ``force``), is not empty and holds no
+        ``campaign.toml``, or another process is running in it.
     """
+    _check_imports(cfg)
     out = Path(cfg.output)
     runs_dir = out / "runs"
-    runs_dir.mkdir(parents=True, exist_ok=True)
+    if out.is_dir():
+        refuse_foreign(out)  # before the lock file: write nothing into a folder that is not ours
+    out.mkdir(parents=True, exist_ok=True)
     with directory_lock(out):
+        claim_directory(out, cfg.name, cfg.seed, force=force)
+        runs_dir.mkdir(exist_ok=True)
         return _run_locked(cfg, out, runs_dir, progress, retry_failed)
 
 
@@ -147,13 +220,13 @@ def _run_locked(cfg: CampaignConfig, out: Path, runs_dir: Path, progress: bool |
     import joblib
 
     clean_stale(runs_dir)
-    done = finished_runs(runs_dir)
-    _check_resume(cfg, done)
+    done, broken = scan_runs(runs_dir)
+    to_run = _plan_resume(cfg, runs_dir, done, broken, retry_failed)
     atomic_write_text(out / CONFIG_NAME, dump_toml(cfg.to_dict()))
+    _store_references(out, cfg)
 
     specs = cfg.runs()
-    skip = {rid for rid, m in done.items() if m["status"] == "ok" or not retry_failed}
-    todo = [s for s in specs if s.run_id not in skip]
+    todo = [s for s in specs if s.run_id in to_run]
     n_skipped = len(specs) - len(todo)
     logger.info("campaign %s: %d runs, %d finished, %d to run", cfg.name, len(specs), n_skipped, len(todo))
 
@@ -202,32 +275,97 @@ def _write(runs_dir: Path, spec: RunSpec, outcome: RunRecord | FailedRun, bar: C
 # gathering
 
 
-def _problem_reference(spec: RunSpec) -> tuple[np.ndarray | None, float | None]:
-    """(true front, single-objective optimum) of the spec's problem, where known."""
+def _reference_key(p: Component) -> str:
+    return canonical_json({"name": p.name, "params": p.kwargs})
+
+
+def _store_references(out: Path, cfg: CampaignConfig) -> None:
+    """Record each problem's true front or optimum in ``out/reference`` (once per name and params).
+
+    This is the only place where gathering needs the problem object; the campaign has been allowed to
+    build it (``_check_imports``), a report reading the folder later is not.
+    """
     from optim.registry import make_problem
 
-    problem = make_problem(spec.problem.name, **spec.problem.kwargs)
-    if problem.n_obj == 1:
+    try:
+        stored = read_references(out)
+    except ResultsError as err:  # a damaged index is rebuilt
+        logger.warning("%s; storing the references again", err)
+        stored = {}
+    for p in cfg.problems:
+        key = _reference_key(p)
+        if p.label in stored and stored[p.label][0].get("key") == key:
+            continue
+        try:
+            problem = make_problem(p.name, **p.kwargs)
+        except Exception as err:  # its runs fail the same way and are recorded with the traceback
+            logger.warning("problem %s: cannot build it to store its reference (%s: %s)", p.label,
+                           type(err).__name__, err)
+            continue
         pf = reference_front(problem)
-        return None, (float(pf.ravel()[0]) if pf is not None and pf.size == 1 else None)
-    return reference_front(problem), None
+        n_obj = int(problem.n_obj)
+        if n_obj == 1:
+            kind = "optimum" if pf is not None and pf.size == 1 else "none"
+            pf = pf if kind == "optimum" else None
+        else:
+            kind = "true" if pf is not None else "merged"
+        write_reference(out, p.label, {"name": p.name, "params": p.kwargs, "key": key, "n_obj": n_obj,
+                                       "kind": kind}, pf)
+
+
+def _problem_reference(p: Component, stored: dict[str, tuple[dict[str, Any], np.ndarray | None]],
+                       out: Path) -> tuple[np.ndarray | None, float | None]:
+    """(true front, single-objective optimum) of problem ``p``, where known, from ``out/reference``."""
+    entry, front = stored.get(p.label, (None, None))
+    if entry is None or entry.get("key") != _reference_key(p):
+        logger.warning("%s: no stored reference for problem %s as %s names it (a folder of an older "
+                       "version, an edited %s, or the problem could not be built); indicators use "
+                       "the merged front", out / "reference", p.label, CONFIG_NAME, CONFIG_NAME)
+        return None, None
+    if entry.get("n_obj") == 1:
+        return None, (float(front.ravel()[0]) if front is not None and front.size == 1 else None)
+    return front, None
 
 
 def gather(out: str | Path, cfg: CampaignConfig | None = None) -> pd.DataFrame:
     """Build the tables of a campaign directory from its finished runs and write them as parquet.
 
     Writes ``results.parquet`` (tidy: problem, algorithm, replicate, seed, indicator, value),
-    ``runs.parquet`` and ``convergence.parquet``; returns the tidy table. Indicators are normalised
-    per problem over the true front where known, else over the merged front of all its runs
-    (:mod:`optim.indicators`); the table says which in ``reference`` ("true" / "merged"; for
-    single-objective problems "optimum" when ``gap`` is measured to a known optimum, else "none").
+    ``runs.parquet`` and ``convergence.parquet`` (:func:`tables`); returns the tidy table.
+    """
+    out = Path(out)
+    results, runs_df, conv_df = tables(out, cfg)
+    for name, df in (("results", results), ("runs", runs_df), ("convergence", conv_df)):
+        tmp = out / f".{name}.parquet.tmp"
+        df.to_parquet(tmp, index=False)
+        tmp.replace(out / f"{name}.parquet")
+    return results
+
+
+def tables(out: str | Path, cfg: CampaignConfig | None = None,
+           ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The tables of a campaign directory, in memory: ``(results, runs, convergence)``.
+
+    Reads the folder as data and writes nothing: ``cfg`` defaults to ``out/campaign.toml`` read by
+    :func:`optim.config.read_stored_config` (no name is imported), the true fronts and optima come
+    from ``out/reference``. Indicators are normalised per problem over the true front where known,
+    else over the merged front of all its runs (:mod:`optim.indicators`); the table says which in
+    ``reference`` ("true" / "merged"; for single-objective problems "optimum" when ``gap`` is
+    measured to a known optimum, else "none").
+
+    Raises
+    ------
+    ResultsError
+        A run directory of the campaign is damaged (the message names the file).
     """
     out = Path(out)
     if cfg is None:
-        cfg = load_config(out / CONFIG_NAME)
+        cfg = read_stored_config(out / CONFIG_NAME)
     runs_dir = out / "runs"
-    done = finished_runs(runs_dir)
-    specs = [s for s in cfg.runs() if s.run_id in done]
+    all_specs = cfg.runs()
+    done = finished_runs(runs_dir, only={s.run_id for s in all_specs})
+    stored = read_references(out)
+    specs = [s for s in all_specs if s.run_id in done]
     run_rows = []
     for s in specs:
         m = done[s.run_id]
@@ -248,10 +386,10 @@ def gather(out: str | Path, cfg: CampaignConfig | None = None) -> pd.DataFrame:
             continue
         fronts = {}
         for s in ok:
-            fr = pd.read_parquet(runs_dir / s.run_id / "front.parquet")
+            fr = read_table(runs_dir / s.run_id / "front.parquet")
             fcols = [c for c in fr.columns if c.startswith("f") and c[1:].isdigit()]
-            fronts[s.run_id] = fr.loc[fr["feasible"], fcols].to_numpy(dtype=float)
-        true_pf, optimum = _problem_reference(ok[0])
+            fronts[s.run_id] = fr.loc[fr["feasible"].astype(bool), fcols].to_numpy(dtype=float)
+        true_pf, optimum = _problem_reference(p, stored, out)
         n_obj = len(fcols)
         if true_pf is not None:
             ref, kind = true_pf, "true"
@@ -276,25 +414,21 @@ def gather(out: str | Path, cfg: CampaignConfig | None = None) -> pd.DataFrame:
                                           "value", "reference"])
     conv_df = pd.DataFrame(conv, columns=["problem", "algorithm", "replicate", "n_eval", "indicator",
                                           "value"])
-    for name, df in (("results", results), ("runs", runs_df), ("convergence", conv_df)):
-        tmp = out / f".{name}.parquet.tmp"
-        df.to_parquet(tmp, index=False)
-        tmp.replace(out / f"{name}.parquet")
-    return results
+    return results, runs_df, conv_df
 
 
 def _convergence(run_dir: Path, s: RunSpec, norm: Normalisation | None, ref: np.ndarray,
                  n_obj: int) -> list[dict[str, Any]]:
     base = {"problem": s.problem.label, "algorithm": s.algorithm.label, "replicate": s.replicate}
     if n_obj == 1:
-        hist = pd.read_parquet(run_dir / "history.parquet")
+        hist = read_table(run_dir / "history.parquet")
         best_col = [c for c in hist.columns if c.startswith("best_")][0]
         best = hist[best_col].cummin()
         return [{**base, "n_eval": int(e), "indicator": "best", "value": float(v)}
                 for e, v in zip(hist["n_eval"], best, strict=True)]
     if norm is None:
         return []
-    fr = pd.read_parquet(run_dir / "fronts.parquet")
+    fr = read_table(run_dir / "fronts.parquet")
     fcols = [f"f{j}" for j in range(n_obj)]
     ref_n = norm(ref)
     out = []

@@ -4,13 +4,18 @@
 
     optim list [problems|algorithms] [-v]     names, sources and documented parameters
     optim run PROBLEM ALGORITHM [--n-gen N | --n-eval N] [--seed S] [-p k=v ...] [-a k=v ...] [--output DIR]
+              [--allow-import]
     optim campaign CONFIG [--n-jobs N] [--backend NAME] [--scheduler ADDR] [--output DIR] [--retry-failed]
+                   [--force] [--allow-import]
     optim report DIR [--format html|md] [--output PATH] [--weights W1,W2,...]
-    optim quickstart [--n-jobs N] [--output DIR]
+    optim quickstart [--n-jobs N] [--output DIR] [--force]
     optim bench NAME [ARGS ...]               python -m benchmarks.NAME ARGS, from the repository
 
 Errors go to stderr as one line naming the file or key, with exit status 2 (``--traceback`` shows
 the full traceback instead).
+
+A ``package.module:Class`` name (in a campaign file or on the ``run`` command line) is imported, which
+runs that module's code, only with ``--allow-import``; ``report`` never imports anything.
 """
 
 from __future__ import annotations
@@ -68,10 +73,14 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from optim.config import Termination
+    from optim.config import Termination, spec_digest
+    from optim.registry import is_import_name, refuse_import
     from optim.run import run
-    from optim.store import write_run
+    from optim.store import CONFIG_NAME, directory_lock, write_run
 
+    for kind, name in (("problem", args.problem), ("algorithm", args.algorithm)):
+        if is_import_name(name) and not args.allow_import:
+            raise refuse_import(name, kind)
     # ``--n-eval 0`` is given (and refused), not "absent": test against None, not truthiness
     flag, kind, value = (("--n-eval", "n_eval", args.n_eval) if args.n_eval is not None
                          else ("--n-gen", "n_gen", args.n_gen))
@@ -79,6 +88,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError(f"{flag}: must be >= 1, got {value}")
     term = Termination(kind, value)
     pp, ap = _kv(args.param, "-p"), _kv(args.algo_param, "-a")
+    out = Path(args.output) if args.output else None
+    if out is not None and (out / CONFIG_NAME).is_file():  # checked before the run, not after
+        raise ConfigError(f"--output {out}: a campaign's folder ({CONFIG_NAME}); write single runs "
+                          "to another folder")
     rec = run(args.problem, args.algorithm, term, args.seed, problem_params=pp, algorithm_params=ap)
     print(f"{args.problem} / {args.algorithm}, seed {args.seed}: {rec.n_eval} evaluations in "
           f"{rec.wall_s:.2f} s, {len(rec.F)} non-dominated points ({rec.n_feasible} feasible)")
@@ -88,12 +101,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for j, (n, u) in enumerate(zip(rec.objective_names, rec.objective_units, strict=True)):
         what = "best" if rec.n_feasible else "least-infeasible"
         print(f"  {n}: {what} {np.min(rec.F[:, j]):.6g} {u}".rstrip())
-    if args.output:
-        spec = {"run_id": f"{args.problem}__{args.algorithm}__seed{args.seed}".replace(":", "."),
-                "problem": {"name": args.problem, "label": args.problem, "params": pp},
+    if out is not None:
+        spec = {"problem": {"name": args.problem, "label": args.problem, "params": pp},
                 "algorithm": {"name": args.algorithm, "label": args.algorithm, "params": ap},
                 "termination": term.as_dict(), "replicate": 0, "seed": args.seed}
-        path = write_run(Path(args.output) / "runs", spec, rec)
+        # the digest of the spec keeps runs with other parameters (or termination) apart; the same
+        # spec (and so, by its seed, the same result) goes to the same folder
+        run_id = f"{args.problem}__{args.algorithm}__seed{args.seed}__{spec_digest(spec)}"
+        spec = {"run_id": run_id.replace(":", ".").replace("/", "."), **spec}
+        (out / "runs").mkdir(parents=True, exist_ok=True)
+        with directory_lock(out):
+            path = write_run(out / "runs", spec, rec)
         print(path)
     return 0
 
@@ -103,7 +121,7 @@ def _run_and_report(cfg: Any, args: argparse.Namespace) -> int:
     from optim.report import write_report
 
     summary = run_campaign(cfg, progress=None if not args.no_progress else False,
-                           retry_failed=getattr(args, "retry_failed", False))
+                           retry_failed=getattr(args, "retry_failed", False), force=args.force)
     print(f"{cfg.name}: {summary.n_total} runs, {summary.n_skipped} already done, {summary.n_run} run now, "
           f"{summary.n_failed} failed; results in {summary.output}", file=sys.stderr)
     if getattr(args, "no_report", False):
@@ -116,7 +134,7 @@ def _run_and_report(cfg: Any, args: argparse.Namespace) -> int:
 def _cmd_campaign(args: argparse.Namespace) -> int:
     from optim.config import load_config
 
-    cfg = load_config(args.config).with_options(
+    cfg = load_config(args.config, allow_import=args.allow_import).with_options(
         n_jobs=args.n_jobs, backend=args.backend, scheduler=args.scheduler,
         output=Path(args.output) if args.output else None)
     if cfg.n_jobs == 0:
@@ -188,7 +206,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="pymoo seed (default 0)")
     p.add_argument("-p", "--param", action="append", metavar="KEY=VALUE", help="problem parameter")
     p.add_argument("-a", "--algo-param", action="append", metavar="KEY=VALUE", help="algorithm parameter")
-    p.add_argument("--output", help="write the run's files into OUTPUT/runs/")
+    p.add_argument("--output", help="write the run's files into OUTPUT/runs/ (one folder per spec)")
+    p.add_argument("--allow-import", action="store_true",
+                   help="allow package.module:Class names (importing runs that module's code)")
     p.set_defaults(func=_cmd_run)
 
     for name, helptext in (("campaign", "run or resume a campaign TOML file, then write its report"),
@@ -200,9 +220,14 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--scheduler", help="dask scheduler address (default: a local cluster)")
             p.add_argument("--retry-failed", action="store_true", help="run failed runs again")
             p.add_argument("--no-report", action="store_true", help="skip the HTML report")
+            p.add_argument("--allow-import", action="store_true",
+                           help="allow package.module:Class names in CONFIG (importing runs their code)")
         p.add_argument("--n-jobs", type=int, help="parallel runs (-1: all cores)")
         p.add_argument("--output", help="results directory (overrides the config's)")
         p.add_argument("--no-progress", action="store_true", help="no progress bars")
+        p.add_argument("--force", action="store_true",
+                       help="start the output folder afresh: remove the campaign files of whatever "
+                            "campaign it holds (runs, tables, reports; nothing else)")
         p.set_defaults(func=_cmd_campaign if name == "campaign" else _cmd_quickstart)
 
     p = sub.add_parser("report", help="write the HTML (or Markdown) report of a campaign directory")

@@ -3,7 +3,7 @@
 Format (see ``experiments/README.md`` for the full description)::
 
     [campaign]
-    name = "quickstart"          # required; letters, digits, "_", "-", "."
+    name = "quickstart"          # required; letters, digits, "_", "-", "." (not first)
     seed = 2026                  # campaign seed (int >= 0); every run's seed derives from it
     seeds = 3                    # replicates per (problem, algorithm): an int n (ids 0..n-1) or a list of ids
     output = "results/quickstart"  # results directory, relative to the working directory
@@ -15,7 +15,7 @@ Format (see ``experiments/README.md`` for the full description)::
     n_gen = 40
 
     [[problem]]
-    name = "zdt1"                # registry name (`optim list`) or "package.module:Class"
+    name = "zdt1"                # registry name (`optim list`) or "package.module:Class" (needs allow_import)
     label = "zdt1"               # optional (default: name); unique; names the results
     params = { n_var = 10 }      # optional keyword parameters, checked against the registry
     termination = { n_eval = 4000 }   # optional override of [campaign.termination]
@@ -27,12 +27,17 @@ Format (see ``experiments/README.md`` for the full description)::
     problems = ["zdt1"]          # optional: run only on these problem labels (default: all)
 
 Unknown keys, wrong types and unknown names raise :class:`optim.errors.ConfigError` naming the file,
-the section and the key, before any run starts.
+the section and the key, before any run starts. A ``module:attribute`` name is imported (which runs
+that module's code) only when the caller passes ``allow_import=True`` (``--allow-import`` on the
+command line); without it the file is refused with a message naming the flag. A campaign file stored
+in a results folder is read back with :func:`read_stored_config`, which checks its structure and never
+imports or builds anything.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 import tomllib
@@ -44,24 +49,53 @@ from typing import Any
 import numpy as np
 
 from optim.errors import ConfigError
-from optim.registry import get_algorithm, get_problem, validate_params
+from optim.registry import get_algorithm, get_problem, is_import_name, refuse_import, validate_params
 
 __all__ = [
     "CampaignConfig",
     "Component",
     "RunSpec",
     "Termination",
+    "canonical_json",
     "derive_seed",
     "dump_toml",
     "load_config",
     "parse_config",
+    "read_stored_config",
+    "spec_digest",
 ]
 
-_LABEL = re.compile(r"^[A-Za-z0-9_.-]+$")
+# Labels and campaign names become file and folder names: no path separators, and no leading "."
+# (".." would leave the folder; ".tmp-*" names are the store's temporary directories).
+_LABEL = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$")
 _CAMPAIGN_KEYS = ("name", "seed", "seeds", "output", "n_jobs", "backend", "scheduler", "termination")
 _PROBLEM_KEYS = ("name", "label", "params", "termination")
 _ALGORITHM_KEYS = ("name", "label", "params", "problems")
 _TERMINATION_KEYS = ("n_gen", "n_eval")
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray | tuple):
+        return list(o)
+    raise TypeError(f"cannot write {type(o).__name__} to JSON")
+
+
+def canonical_json(obj: Any) -> str:
+    """``obj`` as JSON with sorted keys: equal specs give equal text.
+
+    Comparing this text rather than the dicts makes a spec equal to itself when it holds ``nan``
+    (``nan != nan``), and equal to its own JSON round trip (``meta.json``).
+    """
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=True, default=_json_default)
+
+
+def spec_digest(obj: Any, n: int = 8) -> str:
+    """The first ``n`` hex digits of the SHA-256 of :func:`canonical_json` ``(obj)``."""
+    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()[:n]
 
 
 @dataclass(frozen=True)
@@ -180,6 +214,9 @@ class CampaignConfig:
         Dask scheduler address; ``""`` starts a local cluster when ``backend == "dask"``.
     source : str
         The file it was read from (for messages).
+    allow_import : bool
+        The user allowed ``module:attribute`` names (:func:`optim.campaign.run_campaign` refuses a
+        config that holds one without it).
     """
 
     name: str
@@ -195,9 +232,11 @@ class CampaignConfig:
     backend: str = "loky"
     scheduler: str = ""
     source: str = "<config>"
+    allow_import: bool = field(default=False, compare=False)
 
     def with_options(self, **changes: Any) -> CampaignConfig:
-        """A copy with some fields changed (``output``, ``n_jobs``, ``backend``, ``scheduler``)."""
+        """A copy with some fields changed (``output``, ``n_jobs``, ``backend``, ``scheduler``,
+        ``allow_import``); ``None`` leaves a field as it is."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
     def runs(self) -> tuple[RunSpec, ...]:
@@ -292,11 +331,13 @@ def _termination(table: Any, where: str) -> Termination:
 def _label(value: Any, where: str) -> str:
     _typed(value, str, where)
     if not _LABEL.match(value):
-        raise ConfigError(f"{where}: {value!r} may hold only letters, digits, '_', '-', '.'")
+        raise ConfigError(f"{where}: {value!r} may hold only letters, digits, '_', '-', '.' and may not "
+                          "start with '.'")
     return value
 
 
-def _components(items: Any, kind: str, src: str) -> list[tuple[Component, dict[str, Any]]]:
+def _components(items: Any, kind: str, src: str, allow_import: bool,
+                check_names: bool) -> list[tuple[Component, dict[str, Any]]]:
     section = f"{src}: [[{kind}]]"
     if not isinstance(items, list) or not items:
         raise ConfigError(f"{section}: at least one [[{kind}]] table is required")
@@ -314,14 +355,31 @@ def _components(items: Any, kind: str, src: str) -> list[tuple[Component, dict[s
             raise ConfigError(f"{where}.label: duplicate label {label!r}; give each entry its own label")
         labels.add(label)
         params = _typed(item.get("params", {}), dict, f"{where}.params")
-        entry = get_problem(name) if kind == "problem" else get_algorithm(name)
-        validate_params(entry, params, f"{where}.params")
+        if check_names:
+            if is_import_name(name) and not allow_import:
+                raise refuse_import(name, kind, f"{where}.name")
+            entry = get_problem(name) if kind == "problem" else get_algorithm(name)
+            validate_params(entry, params, f"{where}.params")
         out.append((Component(name, label, tuple(sorted(params.items()))), item))
     return out
 
 
-def parse_config(doc: Mapping[str, Any], source: str = "<config>") -> CampaignConfig:
+def parse_config(doc: Mapping[str, Any], source: str = "<config>", *, allow_import: bool = False,
+                 check_names: bool = True) -> CampaignConfig:
     """Validate a parsed TOML document into a :class:`CampaignConfig`.
+
+    Parameters
+    ----------
+    doc : mapping
+        The parsed TOML.
+    source : str
+        Where it came from (for messages).
+    allow_import : bool
+        Accept (and import, to check their parameters) ``module:attribute`` names. Without it such a
+        name is a :class:`ConfigError` naming ``--allow-import``.
+    check_names : bool
+        Look names and parameters up in the registry. ``False`` checks the structure only and never
+        imports (:func:`read_stored_config`).
 
     Raises
     ------
@@ -355,8 +413,8 @@ def parse_config(doc: Mapping[str, Any], source: str = "<config>") -> CampaignCo
     backend = _typed(camp.get("backend", "loky"), str, f"{where}.backend")
     scheduler = _typed(camp.get("scheduler", ""), str, f"{where}.scheduler")
 
-    probs = _components(doc.get("problem"), "problem", source)
-    algos = _components(doc.get("algorithm"), "algorithm", source)
+    probs = _components(doc.get("problem"), "problem", source, allow_import, check_names)
+    algos = _components(doc.get("algorithm"), "algorithm", source, allow_import, check_names)
     p_labels = {c.label for c, _ in probs}
     p_term = []
     for i, (c, item) in enumerate(probs, start=1):
@@ -377,15 +435,41 @@ def parse_config(doc: Mapping[str, Any], source: str = "<config>") -> CampaignCo
         name=name, seed=seed, replicates=replicates, termination=termination,
         problems=tuple(c for c, _ in probs), algorithms=tuple(c for c, _ in algos),
         problem_termination=tuple(p_term), algorithm_problems=tuple(a_only), output=output,
-        n_jobs=n_jobs, backend=backend, scheduler=scheduler, source=source,
+        n_jobs=n_jobs, backend=backend, scheduler=scheduler, source=source, allow_import=allow_import,
     )
-    if not cfg.runs():
+    runs = cfg.runs()
+    if not runs:
         raise ConfigError(f"{source}: the campaign has no runs (check [[algorithm]] problems = [...])")
+    seen: dict[str, RunSpec] = {}
+    for r in runs:  # labels holding "__" can spell the same run id twice
+        if r.run_id in seen:
+            o = seen[r.run_id]
+            raise ConfigError(
+                f"{source}: runs ({r.problem.label}, {r.algorithm.label}) and ({o.problem.label}, "
+                f"{o.algorithm.label}) share the run id {r.run_id!r}; change a label")
+        seen[r.run_id] = r
     return cfg
 
 
-def load_config(path: str | Path) -> CampaignConfig:
-    """Read and validate a campaign TOML file (see the module docstring for the format)."""
+def load_config(path: str | Path, *, allow_import: bool = False) -> CampaignConfig:
+    """Read and validate a campaign TOML file (see the module docstring for the format).
+
+    ``allow_import`` accepts ``module:attribute`` names (importing them runs their code); without it
+    such a name is an error naming ``--allow-import``.
+    """
+    return parse_config(_read_toml(path), str(path), allow_import=allow_import)
+
+
+def read_stored_config(path: str | Path) -> CampaignConfig:
+    """Read the ``campaign.toml`` of a results folder as data: structure checked, nothing imported.
+
+    Names are not looked up in the registry, so a folder from someone else opens without running
+    any of its names; what a report needs beyond the names is stored in the folder as data.
+    """
+    return parse_config(_read_toml(path), str(path), check_names=False)
+
+
+def _read_toml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -395,7 +479,7 @@ def load_config(path: str | Path) -> CampaignConfig:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML: {err}") from err
-    return parse_config(doc, str(path))
+    return doc
 
 
 # --------------------------------------------------------------------------------------------------

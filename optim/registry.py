@@ -12,7 +12,11 @@ Two tables, built on first use (nothing is imported at ``import optim``):
 
 A name of the form ``"package.module:attribute"`` builds any importable problem or algorithm class
 (its keyword parameters are read from its signature), so campaigns can run user code while worker
-arguments stay plain strings.
+arguments stay plain strings. Importing a module runs its code, so a name read from a file (a
+campaign file, a results folder) is imported only when the user allows it: :func:`get_problem` and
+:func:`get_algorithm` take ``allow_import`` and refuse such a name without it, naming the flag
+(``--allow-import`` on the command line). Code that calls :func:`make_problem` with a literal name is
+the user's own code and may import.
 
 Algorithms are built with the problem's number of objectives, because reference directions (NSGA-III,
 MOEA/D) depend on it: :func:`make_algorithm` ``(name, n_obj, **params)``.
@@ -41,11 +45,14 @@ __all__ = [
     "Entry",
     "Param",
     "algorithm_entries",
+    "IMPORT_FLAG",
     "get_algorithm",
     "get_problem",
+    "is_import_name",
     "make_algorithm",
     "make_problem",
     "problem_entries",
+    "refuse_import",
     "validate_params",
 ]
 
@@ -426,7 +433,27 @@ def algorithm_entries() -> Mapping[str, Entry]:
     return dict(sorted(out.items()))
 
 
-def _import_entry(name: str, kind: Literal["problem", "algorithm"]) -> Entry:
+IMPORT_FLAG = "--allow-import"
+
+
+def is_import_name(name: str) -> bool:
+    """True for a ``"package.module:attribute"`` name (built by importing, outside the registry)."""
+    return ":" in name
+
+
+def refuse_import(name: str, kind: str, where: str = "") -> ConfigError:
+    """The error for a ``module:attribute`` name met where imports are not allowed."""
+    prefix = f"{where}: " if where else ""
+    return ConfigError(
+        f"{prefix}{kind} {name!r} is a module:attribute name outside the registry, and importing it "
+        f"would run that module's code; pass {IMPORT_FLAG} (Python: allow_import=True) if you trust "
+        "where the name comes from"
+    )
+
+
+def _import_entry(name: str, kind: Literal["problem", "algorithm"], allow_import: bool) -> Entry:
+    if not allow_import:
+        raise refuse_import(name, kind)
     module, _, attr = name.partition(":")
     try:
         obj = getattr(importlib.import_module(module), attr)
@@ -435,20 +462,28 @@ def _import_entry(name: str, kind: Literal["problem", "algorithm"]) -> Entry:
     return _entry_from_callable(name, kind, "import", obj)
 
 
-def get_problem(name: str) -> Entry:
-    """The registry entry of a problem (``UnknownNameError`` naming the known ones otherwise)."""
-    if ":" in name:
-        return _import_entry(name, "problem")
+def get_problem(name: str, *, allow_import: bool = True) -> Entry:
+    """The registry entry of a problem (``UnknownNameError`` naming the known ones otherwise).
+
+    A ``module:attribute`` name is imported only with ``allow_import`` (else :class:`ConfigError`
+    naming ``--allow-import``); callers that read names from files pass their user's choice.
+    """
+    if is_import_name(name):
+        return _import_entry(name, "problem", allow_import)
     table = problem_entries()
     if name not in table:
         raise UnknownNameError(f"unknown problem {name!r}; known: {', '.join(table)}")
     return table[name]
 
 
-def get_algorithm(name: str) -> Entry:
-    """The registry entry of an algorithm (``UnknownNameError`` naming the known ones otherwise)."""
-    if ":" in name:
-        return _import_entry(name, "algorithm")
+def get_algorithm(name: str, *, allow_import: bool = True) -> Entry:
+    """The registry entry of an algorithm (``UnknownNameError`` naming the known ones otherwise).
+
+    A ``module:attribute`` name is imported only with ``allow_import`` (else :class:`ConfigError`
+    naming ``--allow-import``); callers that read names from files pass their user's choice.
+    """
+    if is_import_name(name):
+        return _import_entry(name, "algorithm", allow_import)
     table = algorithm_entries()
     if name not in table:
         raise UnknownNameError(f"unknown algorithm {name!r}; known: {', '.join(table)}")

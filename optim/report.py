@@ -5,6 +5,12 @@ writes the PNGs into ``report_files/`` beside it. Content: run counts and failur
 median (IQR) of every indicator per algorithm, pairwise Wilcoxon rank-sum tests (Holm), fronts,
 convergence and box plots, the knee-point plan of the merged front; Friedman ranks over problems;
 the resolved config and package versions.
+
+A report is made from the stored results alone: the folder's ``campaign.toml`` is read as data
+(:func:`optim.config.read_stored_config`), true fronts come from ``DIR/reference`` and plans from each
+run's ``plans.parquet``; no problem is built and no name from the folder is imported. Nothing is
+written into the folder unless the report's own path is there, so a read-only folder can be reported
+with ``path`` elsewhere.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import base64
 import html
 import io
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +28,13 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from optim import plots
-from optim.campaign import CONFIG_NAME, gather
-from optim.config import RunSpec, load_config
+from optim.campaign import CONFIG_NAME, tables
+from optim.config import RunSpec, read_stored_config
 from optim.errors import ResultsError
-from optim.indicators import nondominated, reference_front
+from optim.indicators import nondominated
 from optim.select import choose
 from optim.stats import friedman, pairwise_wilcoxon, summary
-from optim.store import finished_runs
+from optim.store import finished_runs, read_references, read_table
 
 __all__ = ["write_report"]
 
@@ -104,15 +111,35 @@ def _median_iqr(summ: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
-def _front_arrays(runs_dir: Path, run_ids: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _front_arrays(runs_dir: Path, run_ids: list[str],
+                  ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per run: (X, F, row of ``front.parquet``) of its feasible front points."""
     out = {}
     for rid in run_ids:
-        fr = pd.read_parquet(runs_dir / rid / "front.parquet")
-        fr = fr[fr["feasible"]]
+        fr = read_table(runs_dir / rid / "front.parquet")
+        rows = np.flatnonzero(fr["feasible"].to_numpy(dtype=bool))
+        fr = fr.iloc[rows]
         xc = [c for c in fr.columns if c.startswith("x") and c[1:].isdigit()]
         fc = [c for c in fr.columns if c.startswith("f") and c[1:].isdigit()]
-        out[rid] = (fr[xc].to_numpy(dtype=float), fr[fc].to_numpy(dtype=float))
+        out[rid] = (fr[xc].to_numpy(dtype=float), fr[fc].to_numpy(dtype=float), rows)
     return out
+
+
+def _stored_plan(runs_dir: Path, run_id: str, row: int) -> pd.DataFrame | None:
+    """The decoded plan of row ``row`` of a run's front, as the run stored it (``plans.parquet``)."""
+    path = runs_dir / run_id / "plans.parquet"
+    if not path.is_file():
+        return None
+    plans = read_table(path)
+    return plans[plans["point"] == row].drop(columns="point").reset_index(drop=True)
+
+
+def _choose(X: np.ndarray, F: np.ndarray, origin: list[tuple[str, int]], runs_dir: Path,
+            names: list[str], units: list[str], **how: Any) -> Any:
+    """:func:`optim.select.choose` on stored results: the plan is the run's stored one, if any."""
+    choice = choose(X, F, objective_names=names, objective_units=units, **how)
+    plan = _stored_plan(runs_dir, *origin[choice.index])
+    return choice if plan is None else replace(choice, plan=plan)
 
 
 def write_report(directory: str | Path, fmt: str = "html", path: str | Path | None = None,
@@ -125,23 +152,21 @@ def write_report(directory: str | Path, fmt: str = "html", path: str | Path | No
         A campaign output directory (with ``campaign.toml`` and ``runs/``).
     fmt : {"html", "md"}
     path : path, optional
-        Default ``DIR/report.html`` or ``DIR/report.md``.
+        Default ``DIR/report.html`` or ``DIR/report.md``. Only this file (and, for Markdown, the
+        ``<stem>_files/`` folder beside it) is written.
     weights : sequence of float, optional
         Objective weights: each multi-objective problem with that many objectives also gets the
         weighted-compromise plan of its merged front (paper 003 eqs. 15-16, :mod:`optim.select`).
     """
-    from optim.registry import make_problem
-
     directory = Path(directory)
     if fmt not in ("html", "md"):
         raise ResultsError(f"report format must be 'html' or 'md', got {fmt!r}")
     if not (directory / CONFIG_NAME).is_file():
         raise ResultsError(f"{directory}: not a campaign directory (no {CONFIG_NAME})")
-    cfg = load_config(directory / CONFIG_NAME)
-    results = gather(directory, cfg)
-    runs = pd.read_parquet(directory / "runs.parquet")
-    conv = pd.read_parquet(directory / "convergence.parquet")
-    done = finished_runs(directory / "runs")
+    cfg = read_stored_config(directory / CONFIG_NAME)
+    results, runs, conv = tables(directory, cfg)  # in memory: the folder may be read-only
+    done = finished_runs(directory / "runs", only={s.run_id for s in cfg.runs()})
+    refs = read_references(directory)
     path = Path(path) if path is not None else directory / f"report.{fmt}"
     doc = _Doc(fmt, path.with_name(path.stem + "_files"))
 
@@ -193,11 +218,11 @@ def write_report(directory: str | Path, fmt: str = "html", path: str | Path | No
                                          ylabel=best_label if ind == "best" else None),
                        f"{p.label} convergence")
         if n_obj > 1:
+            true_pf = refs[p.label][1] if p.label in refs else None
             _fronts_section(doc, p.label, specs, ok_ids, res_p, directory / "runs", names, units,
-                            make_problem, weights)
+                            true_pf, weights)
         else:
-            _best_section(doc, specs[ok_ids[0]], _front_arrays(directory / "runs", ok_ids), names, units,
-                          make_problem)
+            _best_section(doc, directory / "runs", _front_arrays(directory / "runs", ok_ids), names, units)
 
     doc.h(2, "Friedman mean ranks over problems (1 = best)")
     for ind in ("hv", "igd", "best"):
@@ -220,7 +245,7 @@ def write_report(directory: str | Path, fmt: str = "html", path: str | Path | No
 
 def _fronts_section(doc: _Doc, label: str, specs: dict[str, RunSpec], ok_ids: list[str],
                     res_p: pd.DataFrame, runs_dir: Path, names: list[str], units: list[str],
-                    make_problem: Any, weights: Sequence[float] | None = None) -> None:
+                    true_pf: np.ndarray | None, weights: Sequence[float] | None = None) -> None:
     arrays = _front_arrays(runs_dir, ok_ids)
     hv = res_p[res_p["indicator"] == "hv"]
     fronts: dict[str, np.ndarray] = {}
@@ -235,11 +260,9 @@ def _fronts_section(doc: _Doc, label: str, specs: dict[str, RunSpec], ok_ids: li
         doc.p("No feasible point in any run.")
         return
     n_obj = len(names)
-    spec = specs[ok_ids[0]]
-    problem = make_problem(spec.problem.name, **spec.problem.kwargs)
     doc.h(3, "Fronts (the median-hypervolume run of each algorithm)")
     if n_obj == 2:
-        doc.figure(plots.front_2d(fronts, names, units, reference_front(problem), title=label),
+        doc.figure(plots.front_2d(fronts, names, units, true_pf, title=label),
                    f"{label} fronts")
     else:
         if n_obj == 3:
@@ -249,19 +272,20 @@ def _fronts_section(doc: _Doc, label: str, specs: dict[str, RunSpec], ok_ids: li
                    f"{label} parallel coordinates")
     X = np.vstack([a[0] for a in arrays.values() if len(a[0])])
     F = np.vstack([a[1] for a in arrays.values() if len(a[1])])
+    origin = [(rid, int(r)) for rid, a in arrays.items() for r in a[2]]
     nd = nondominated(F)
-    X, F = X[nd], F[nd]
+    X, F, origin = X[nd], F[nd], [origin[i] for i in np.flatnonzero(nd)]
     _, uniq = np.unique(F, axis=0, return_index=True)
-    X, F = X[np.sort(uniq)], F[np.sort(uniq)]
-    choice = choose(X, F, method="knee", problem=problem, objective_names=names, objective_units=units)
+    keep = np.sort(uniq)
+    X, F, origin = X[keep], F[keep], [origin[i] for i in keep]
+    choice = _choose(X, F, origin, runs_dir, names, units, method="knee")
     doc.h(3, "Knee-point plan of the merged front")
     doc.p("Objectives: " + ", ".join(f"{n} = {v:.5g} {u}".rstrip()
                                      for n, v, u in zip(names, choice.f, units, strict=True)))
     if choice.plan is not None:
         doc.table(choice.plan.reset_index(drop=True))
     if weights is not None and len(weights) == n_obj:
-        wc = choose(X, F, method="weighted", weights=list(weights), problem=problem,
-                    objective_names=names, objective_units=units)
+        wc = _choose(X, F, origin, runs_dir, names, units, method="weighted", weights=list(weights))
         doc.h(3, f"Weighted-compromise plan (weights {', '.join(f'{w:g}' for w in weights)})")
         doc.p("Objectives: " + ", ".join(f"{n} = {v:.5g} {u}".rstrip()
                                          for n, v, u in zip(names, wc.f, units, strict=True)))
@@ -269,18 +293,16 @@ def _fronts_section(doc: _Doc, label: str, specs: dict[str, RunSpec], ok_ids: li
             doc.table(wc.plan.reset_index(drop=True))
 
 
-def _best_section(doc: _Doc, spec: RunSpec, arrays: dict[str, tuple[np.ndarray, np.ndarray]],
-                  names: list[str], units: list[str], make_problem: Any) -> None:
+def _best_section(doc: _Doc, runs_dir: Path, arrays: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+                  names: list[str], units: list[str]) -> None:
     """The best feasible solution over all runs of a single-objective problem, as a plan."""
-    found = [(float(F[:, 0].min()), rid, X[int(np.argmin(F[:, 0]))]) for rid, (X, F) in arrays.items()
-             if len(F)]
+    found = [(float(F[:, 0].min()), rid, X[int(np.argmin(F[:, 0]))], int(rows[int(np.argmin(F[:, 0]))]))
+             for rid, (X, F, rows) in arrays.items() if len(F)]
     if not found:
         doc.p("No feasible point in any run.")
         return
-    value, rid, x = min(found, key=lambda t: t[0])
-    problem = make_problem(spec.problem.name, **spec.problem.kwargs)
-    choice = choose(x[None, :], np.array([[value]]), method="knee", problem=problem,
-                    objective_names=names, objective_units=units)
+    value, rid, x, row = min(found, key=lambda t: t[0])
+    choice = _choose(x[None, :], np.array([[value]]), [(rid, row)], runs_dir, names, units, method="knee")
     doc.h(3, "Best plan found")
     doc.p(f"{names[0]} = {value:.6g} {units[0]} (run {rid})".replace("  ", " "))
     if choice.plan is not None:

@@ -166,7 +166,7 @@ label = "nsga2b"
 params = { pop_size = 8 }
 problems = ["boom"]
 """
-    cfg = load_config(_config(tmp_path, "fail", seeds=1, extra=extra))
+    cfg = load_config(_config(tmp_path, "fail", seeds=1, extra=extra), allow_import=True)
     summary = run_campaign(cfg, progress=False)
     runs = pd.read_parquet(cfg.output / "runs.parquet")
     failed = runs[runs["status"] == "failed"]

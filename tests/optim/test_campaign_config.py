@@ -77,6 +77,12 @@ def test_resolved_config_round_trips(tmp_path):
         ('label = "rastrigin3"', 'label = "zdt1"', r"duplicate label 'zdt1'"),
         ('label = "rastrigin3"', 'label = "a b"', r"\.label: 'a b' may hold only"),
         ('seeds = 2', 'seeds = [1, 1]', r"seeds: need distinct"),
+        # labels and names become folder names: none may start with "." (issue 9)
+        ('label = "rastrigin3"', 'label = ".."', r"#2 \(f4\)\.label: '\.\.' .*may not start with '\.'"),
+        ('label = "rastrigin3"', 'label = ".tmp-x"', r"\.label: '\.tmp-x' .*may not start with '\.'"),
+        ('name = "t"', 'name = ".."', r"\[campaign\]\.name: '\.\.' .*may not start with '\.'"),
+        ('name = "t"', 'name = ".hidden"', r"\[campaign\]\.name: '\.hidden'"),
+        ('label = "rastrigin3"', 'label = "a/b"', r"\.label: 'a/b' may hold only"),
     ],
 )
 def test_bad_configs_name_file_section_and_key(tmp_path, old, new, match):
@@ -113,3 +119,45 @@ def test_seed_list_keeps_seeds_of_other_replicates(tmp_path):
     full = {r.run_id: r.seed for r in load_config(_write(tmp_path, BASE)).runs()}
     part = load_config(_write(tmp_path, BASE.replace("seeds = 2", "seeds = [1]"))).runs()
     assert {r.run_id: r.seed for r in part}.items() <= full.items()
+
+
+def test_labels_may_hold_dots_after_the_first_character(tmp_path):
+    cfg = load_config(_write(tmp_path, BASE.replace("rastrigin3", "rastrigin.v2")))
+    assert "rastrigin.v2__pymoo_ga__r000" in [r.run_id for r in cfg.runs()]
+
+
+def test_labels_that_spell_the_same_run_id_are_refused(tmp_path):
+    """("a__b", "c") and ("a", "b__c") would share the folder a__b__c__r000 and overwrite each other."""
+    text = BASE.split("[[problem]]")[0] + """
+[[problem]]
+name = "zdt1"
+label = "a__b"
+[[problem]]
+name = "zdt2"
+label = "a"
+[[algorithm]]
+name = "pymoo_nsga2"
+label = "c"
+[[algorithm]]
+name = "pymoo_ga"
+label = "b__c"
+"""
+    with pytest.raises(ConfigError, match=r"c\.toml: runs \(a, b__c\) and \(a__b, c\) share the run id "
+                                          r"'a__b__c__r000'; change a label"):
+        load_config(_write(tmp_path, text))
+
+
+def test_stored_config_is_read_without_importing(tmp_path, monkeypatch):
+    """``read_stored_config`` checks the structure and never looks a name up (issue 9)."""
+    from optim import registry
+    from optim.config import read_stored_config
+
+    def boom(*a, **k):
+        raise AssertionError("the registry was consulted")
+
+    monkeypatch.setattr(registry, "_import_entry", boom)
+    path = _write(tmp_path, BASE.replace('"zdt1"\nparams', '"os:system"\nlabel = "zdt1"\nparams', 1))
+    cfg = read_stored_config(path)
+    assert cfg.problems[0].name == "os:system" and len(cfg.runs()) == 4
+    with pytest.raises(ConfigError, match="'os:system' is a module:attribute name.*--allow-import"):
+        load_config(path)

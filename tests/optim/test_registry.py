@@ -90,3 +90,14 @@ def test_import_names_build_user_classes():
     assert registry.make_problem("optim_test_problems:Boom", fail_after=3).fail_after == 3
     with pytest.raises(UnknownNameError, match="cannot import"):
         registry.get_problem("optim_test_problems:Nope")
+
+
+def test_import_names_are_refused_without_allow_import(monkeypatch):
+    imported = []
+    monkeypatch.setattr(registry.importlib, "import_module", lambda m: imported.append(m))
+    for get, kind in ((registry.get_problem, "problem"), (registry.get_algorithm, "algorithm")):
+        with pytest.raises(ConfigError, match=rf"{kind} 'os:system' is a module:attribute name outside the "
+                                              r"registry.*pass --allow-import"):
+            get("os:system", allow_import=False)
+    assert imported == []
+    assert registry.get_problem("zdt1", allow_import=False).source == "pymoo"  # registry names are fine

@@ -10,6 +10,9 @@ median wall time (and process CPU time) over repeats of
   tariff scaled per scenario;
 * :func:`grid.dispatch.dispatch_lp` for one candidate x 4 scenarios (the reference), per LP.
 
+Accuracy of the heuristic against the LPs over station capacities: ``python -m
+benchmarks.dispatch_gap``.
+
 Figures are warm: numba kernels are compiled (or loaded from numba's cache) before timing, and the
 first-call time is printed on its own. Numba runs single-threaded here (the kernels are serial).
 """

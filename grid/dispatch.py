@@ -51,14 +51,26 @@ capacity. Both dispatchers minimise, per candidate, scenario and station, the V2
   length is kept. Plans depend only on prices, so they are made once per distinct price row; each
   candidate then applies them station by station, least-flexible clusters first, against the
   capacity left; a cluster whose plan does not fit is planned again by the same search on the
-  capacity left (so it may still discharge, if its uncapped plan did), and what cannot be charged
-  is unserved. A numba
-  kernel does the batch.
+  capacity left (so it may still discharge, if its uncapped plan did). Applied one at a time, a
+  cluster may take an hour that a later one cannot do without (issue 16: near a station's
+  capacity this stranded up to 2.5x the energy that must go unserved), so what is left short is
+  then served where possible by moving other, non-discharging clusters' charge within their stays
+  (augmenting paths, :func:`_repair`); what still cannot be charged is unserved -- the least
+  possible with the discharging clusters' plans given. A numba kernel does the batch.
 * :func:`dispatch_lp` -- the aggregated storage model (002 eq. (1) with the bounds of eq. (5),
   cyclic over the typical day, a shortfall variable per departure hour) as a linear program solved
   by HiGHS, one per candidate, scenario and station. It relaxes the cluster rules (one discharge,
   discharge after the first charge, per-cluster energy), so its cost is a lower bound on the
-  heuristic's; the heuristic's schedule is a feasible point of the LP.
+  heuristic's; the heuristic's schedule is a feasible point of the LP. The aggregate pools the
+  energy of all connected vehicles, so where capacity binds it serves energy that no charger
+  schedule can (a vehicle charged early counts for one that leaves earlier): there its bound is
+  loose (on 003's fleet at 250 kW per station its cost is ~9 % below the cluster LP's).
+  ``per_cluster=True`` keeps each cluster's energy apart: a tighter lower bound on the heuristic.
+
+Gap of the heuristic to the LPs on 003's fleet and prices (``python -m benchmarks.dispatch_gap``:
+fleet seeds 101-808, 100-500 kW per station in 25 kW steps): at most 2.1 % above the cluster LP,
+with the same unserved energy in every case; 3-11 % above the aggregate LP where capacity binds
+(150-250 kW), at most 3.3 % elsewhere.
 """
 
 from __future__ import annotations
@@ -68,6 +80,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike, NDArray
+from scipy import sparse
 from scipy.optimize import linprog
 
 from .ev import (
@@ -443,6 +456,100 @@ def _plan_kernel(
 
 
 @njit(cache=True)
+def _repair(members, wc, wd, short, rch, avail, arr, win, price):
+    """Serve what the cluster-by-cluster pass left short at one station, by augmenting paths.
+
+    The pass applies clusters one at a time, each taking its cheapest hours; a cluster applied
+    early may take an hour that a later one cannot do without, though it could have charged in
+    another hour of its own stay. Here a short cluster takes an hour of its stay where another
+    cluster charges, that one moves its charge to another hour of its stay, and so on, until an
+    hour with capacity left is reached (an augmenting path over hours; Ford-Fulkerson from the
+    pass's flow). Only clusters that do not discharge move (their charge may sit anywhere in
+    their stay). All clusters of a station see the same price per hour, so a path costs the price
+    of the hour it ends in: each step ends in the cheapest reachable hour with capacity left.
+    With no path left the unserved energy is the least possible, the discharging clusters' plans
+    given. ``wc``/``wd`` are (K, 24) per window position, ``rch``/``price`` (24,) clock hours;
+    updates ``wc``, ``short`` (grid kWh) and ``rch``."""
+    eps = 1e-9
+    n_m = members.shape[0]
+    movable = np.ones(n_m, dtype=np.bool_)
+    for q in range(n_m):
+        k = members[q]
+        for i in range(win[k]):
+            if wd[k, i] > 0.0:
+                movable[q] = False
+                break
+    visited = np.zeros(24, dtype=np.bool_)
+    par_hour = np.zeros(24, dtype=np.int64)
+    par_k = np.zeros(24, dtype=np.int64)
+    queue = np.zeros(24, dtype=np.int64)
+    while True:
+        visited[:] = False
+        head = 0
+        tail = 0
+        for q in range(n_m):  # sources: short clusters, into hours of their stay with charger room
+            k = members[q]
+            if short[k] <= eps:
+                continue
+            for i in range(win[k]):
+                t = (arr[k] + i) % 24
+                if not visited[t] and avail[k, i] - wc[k, i] > eps:
+                    visited[t] = True
+                    par_hour[t] = -1
+                    par_k[t] = k
+                    queue[tail] = t
+                    tail += 1
+        if tail == 0:
+            return
+        while head < tail:  # breadth-first over hours: a cluster charging at t may move to t2
+            t = queue[head]
+            head += 1
+            for q in range(n_m):
+                if not movable[q]:
+                    continue
+                k = members[q]
+                i = (t - arr[k]) % 24
+                if i >= win[k] or wc[k, i] <= eps:
+                    continue
+                for i2 in range(win[k]):
+                    t2 = (arr[k] + i2) % 24
+                    if not visited[t2] and avail[k, i2] - wc[k, i2] > eps:
+                        visited[t2] = True
+                        par_hour[t2] = t
+                        par_k[t2] = k
+                        queue[tail] = t2
+                        tail += 1
+        best = -1
+        for t in range(24):
+            if visited[t] and rch[t] > eps and (best < 0 or price[t] < price[best]):
+                best = t
+        if best < 0:
+            return
+        amt = rch[best]  # bottleneck along the path
+        t = best
+        while True:
+            k = par_k[t]
+            amt = min(amt, avail[k, (t - arr[k]) % 24] - wc[k, (t - arr[k]) % 24])
+            prev = par_hour[t]
+            if prev < 0:
+                amt = min(amt, short[k])
+                break
+            amt = min(amt, wc[k, (prev - arr[k]) % 24])
+            t = prev
+        rch[best] -= amt
+        t = best
+        while True:
+            k = par_k[t]
+            wc[k, (t - arr[k]) % 24] += amt
+            prev = par_hour[t]
+            if prev < 0:
+                short[k] -= amt
+                break
+            wc[k, (prev - arr[k]) % 24] -= amt
+            t = prev
+
+
+@njit(cache=True)
 def _apply_kernel(
     plan_ch,
     plan_dis,
@@ -450,6 +557,7 @@ def _apply_kernel(
     rc_ch,
     rc_dis,
     proc_order,
+    st_ptr,
     avail,
     slots,
     win,
@@ -461,15 +569,18 @@ def _apply_kernel(
     station,
     c_pos,
     d_pos,
+    c_rows,
     n_st,
     max_block,
     charge_first,
 ):
     """Apply plans per candidate and scenario against the capacity left; a cluster whose plan does
-    not fit is planned again (:func:`_plan_one`) on the capacity left, so it may still discharge.
+    not fit is planned again (:func:`_plan_one`) on the capacity left, so it may still discharge;
+    what is then left short is served where possible by :func:`_repair`.
 
     Plans, prices and availability are indexed by window position (``slots[k, i]`` is the clock
-    hour of position ``i`` of cluster ``k``)."""
+    hour of position ``i`` of cluster ``k``); ``proc_order[st_ptr[j]:st_ptr[j + 1]]`` are station
+    ``j``'s clusters in the order they are applied."""
     n_c, n_s = row.shape
     out_ch = np.zeros((n_c, n_s, n_st, 24))
     out_dis = np.zeros((n_c, n_s, n_st, 24))
@@ -480,9 +591,15 @@ def _apply_kernel(
     a = np.zeros(24)
     a_dis = np.zeros(24)
     w = np.zeros((4, 24))
+    n_k = win.shape[0]
+    wc = np.zeros((n_k, 24))  # this candidate's and scenario's flows per cluster and window position
+    wd = np.zeros((n_k, 24))
+    short = np.zeros(n_k)  # grid kWh
+    arr = np.zeros(n_k, dtype=np.int64)
+    for k in range(n_k):
+        arr[k] = slots[k, 0]
     # price order of each cluster's window, per price row (valley filling, cheapest first)
     n_p = c_pos.shape[0]
-    n_k = win.shape[0]
     order = np.zeros((n_p, n_k, 24), dtype=np.int64)
     for p in range(n_p):
         for k in range(n_k):
@@ -492,9 +609,6 @@ def _apply_kernel(
             p = row[ci, si]
             rch[:, :] = rc_ch[ci]
             rdis[:, :] = rc_dis[ci]
-            och = out_ch[ci, si]
-            odis = out_dis[ci, si]
-            oen = energy[ci, si]
             for q in range(proc_order.shape[0]):
                 k = proc_order[q]
                 j = station[k]
@@ -502,24 +616,17 @@ def _apply_kernel(
                 pc = plan_ch[p, k]
                 pd = plan_dis[p, k]
                 sl = slots[k]
+                short[k] = 0.0
                 fits = True
                 for i in range(L):
                     t = sl[i]
                     if pc[i] > rch[j, t] + 1e-9 or pd[i] > rdis[j, t] + 1e-9:
                         fits = False
                         break
-                ek = eta[k]
-                e = e_arr[k]
                 if fits:
                     for i in range(L):
-                        t = sl[i]
-                        rch[j, t] -= pc[i]
-                        rdis[j, t] -= pd[i]
-                        och[j, t] += pc[i]
-                        odis[j, t] += pd[i]
-                        e += ek * pc[i] - pd[i] / ek  # 002 eq. (1)
-                        if i < L - 1:  # present at the end of every slot but the departure slot
-                            oen[j, t] += e
+                        wc[k, i] = pc[i]
+                        wd[k, i] = pd[i]
                 else:  # capacity is short: plan again on what is left (valley filling, may discharge)
                     # Only a cluster whose uncapped plan discharges searches for a discharge block
                     # again (a simplification: one that did not discharge uncapped is valley-filled
@@ -530,16 +637,16 @@ def _apply_kernel(
                         a_dis[i] = min(avail[k, i], max(rdis[j, sl[i]], 0.0))
                         if pd[i] > 0.0:
                             blk = max_block
+                    w[0, :] = 0.0
+                    w[1, :] = 0.0
                     if blk == 0:  # valley filling on what is left, no discharge
-                        w[0, :] = 0.0
-                        w[1, :] = 0.0
-                        short, _ = _fill(
+                        sh, _ = _fill(
                             order[p, k, :L],
                             0,
                             L,
                             0,
                             0,
-                            max(e_req[k] - e_arr[k], 0.0) / ek,
+                            max(e_req[k] - e_arr[k], 0.0) / eta[k],
                             a,
                             w[0],
                             c_pos[p, k],
@@ -547,7 +654,7 @@ def _apply_kernel(
                             0.0,
                         )
                     else:
-                        short = _plan_one(
+                        sh = _plan_one(
                             a,
                             a_dis,
                             c_pos[p, k],
@@ -557,7 +664,7 @@ def _apply_kernel(
                             e_req[k],
                             e_min[k],
                             e_max[k],
-                            ek,
+                            eta[k],
                             blk,
                             charge_first,
                             w[0],
@@ -565,16 +672,37 @@ def _apply_kernel(
                             w[2],
                             w[3],
                         )
-                    unserved[ci, si, j] += max(short, 0.0) * ek
+                    short[k] = max(sh, 0.0)
                     for i in range(L):
-                        t = sl[i]
-                        rch[j, t] -= w[0, i]
-                        rdis[j, t] -= w[1, i]
-                        och[j, t] += w[0, i]
-                        odis[j, t] += w[1, i]
-                        e += ek * w[0, i] - w[1, i] / ek  # 002 eq. (1)
-                        if i < L - 1:
-                            oen[j, t] += e
+                        wc[k, i] = w[0, i]
+                        wd[k, i] = w[1, i]
+                for i in range(L):
+                    t = sl[i]
+                    rch[j, t] -= wc[k, i]
+                    rdis[j, t] -= wd[k, i]
+            for j in range(n_st):
+                members = proc_order[st_ptr[j] : st_ptr[j + 1]]
+                for q in range(members.shape[0]):
+                    if short[members[q]] > 1e-9:
+                        _repair(members, wc, wd, short, rch[j], avail, arr, win, c_rows[p, j])
+                        break
+            och = out_ch[ci, si]
+            odis = out_dis[ci, si]
+            oen = energy[ci, si]
+            for k in range(n_k):
+                j = station[k]
+                ek = eta[k]
+                e = e_arr[k]
+                sl = slots[k]
+                L = win[k]
+                unserved[ci, si, j] += short[k] * ek
+                for i in range(L):
+                    t = sl[i]
+                    och[j, t] += wc[k, i]
+                    odis[j, t] += wd[k, i]
+                    e += ek * wc[k, i] - wd[k, i] / ek  # 002 eq. (1)
+                    if i < L - 1:  # present at the end of every slot but the departure slot
+                        oen[j, t] += e
     return out_ch, out_dis, energy, unserved
 
 
@@ -643,6 +771,7 @@ def dispatch_heuristic(
     rc_dis = np.ascontiguousarray(np.broadcast_to(cap[..., None], rc_ch.shape))
     laxity = (win - cl.charge_hours).astype(np.float64)
     proc_order = np.lexsort((laxity, cl.station)).astype(np.int64)  # least flexible first
+    st_ptr = np.searchsorted(cl.station[proc_order], np.arange(n_st + 1)).astype(np.int64)
     slots = (cl.arrival_slot[:, None] + np.arange(N_HOURS)[None, :]) % N_HOURS  # (K, 24) window -> clock
     kk = np.arange(cl.n_clusters)[:, None]
     ch, dis, energy, unserved = _apply_kernel(
@@ -652,6 +781,7 @@ def dispatch_heuristic(
         rc_ch,
         rc_dis,
         proc_order,
+        st_ptr,
         np.ascontiguousarray(cl.avail_kw[kk, slots]),
         np.ascontiguousarray(slots),
         win,
@@ -663,6 +793,7 @@ def dispatch_heuristic(
         cl.station.astype(np.int64),
         np.ascontiguousarray(c_rows[:, cl.station[:, None], slots]),
         np.ascontiguousarray(d_rows[:, cl.station[:, None], slots]),
+        c_rows,
         n_st,
         int(max_discharge_hours),
         bool(charge_first),
@@ -722,6 +853,58 @@ def _lp_station(lim: StationLimits, need: NDArray[np.float64], j: int, ch_max, d
     return x[:T], x[T : 2 * T], x[2 * T : 3 * T], x[3 * T :]
 
 
+def _lp_clusters_station(cl: ClusterSet, j: int, ch_cap, dis_cap, c, v, penalty):
+    """One station's LP at cluster resolution: every cluster its own storage (002 eq. (1)) over
+    its stay, ``min(e_min, e_arr) <= S <= e_max``, a shortfall at its departure, and the station's
+    charge/discharge capacity shared by the clusters per hour. Returns (p_ch, p_dis, energy,
+    shortfall), clock-hour arrays, or raises."""
+    ks = np.flatnonzero(cl.station == j)
+    T = N_HOURS
+    if ks.size == 0:
+        return np.zeros(T), np.zeros(T), np.zeros(T), 0.0
+    win = cl.window_len[ks].astype(np.int64)
+    off = np.concatenate([[0], np.cumsum(win)])
+    n_pos = int(off[-1])
+    nk = ks.size
+    # variables: ch (n_pos), dis (n_pos), S (n_pos), short (nk)
+    n = 3 * n_pos + nk
+    pos_k = np.repeat(np.arange(nk), win)
+    pos_i = np.arange(n_pos) - off[pos_k]
+    pos_t = (cl.arrival_slot[ks][pos_k] + pos_i) % T
+    ek = cl.efficiency[ks][pos_k]
+    idx = np.arange(n_pos)
+    # storage: S_i - S_{i-1} - eta ch_i + dis_i / eta = e_arr (i = 0) or 0
+    rows = np.concatenate([idx, idx, idx, idx[pos_i > 0]])
+    cols = np.concatenate([2 * n_pos + idx, idx, n_pos + idx, 2 * n_pos + idx[pos_i > 0] - 1])
+    vals = np.concatenate([np.ones(n_pos), -ek, 1.0 / ek, -np.ones(int((pos_i > 0).sum()))])
+    a_eq = sparse.csr_matrix((vals, (rows, cols)), shape=(n_pos, n))
+    b_eq = np.where(pos_i == 0, cl.energy_arrival_kwh[ks][pos_k], 0.0)
+    # station capacity per hour (charge, discharge) and departure energy: -S_last - short <= -e_req
+    last = off[1:] - 1
+    rows = np.concatenate([pos_t, T + pos_t, 2 * T + np.arange(nk), 2 * T + np.arange(nk)])
+    cols = np.concatenate([idx, n_pos + idx, 2 * n_pos + last, 3 * n_pos + np.arange(nk)])
+    vals = np.concatenate([np.ones(2 * n_pos), -np.ones(2 * nk)])
+    a_ub = sparse.csr_matrix((vals, (rows, cols)), shape=(2 * T + nk, n))
+    e_arr, e_req = cl.energy_arrival_kwh[ks], cl.energy_required_kwh[ks]
+    b_ub = np.concatenate([ch_cap, dis_cap, -e_req])
+    av = cl.avail_kw[ks][pos_k, pos_t]
+    lo_s = np.minimum(cl.energy_min_kwh[ks], e_arr)[pos_k]
+    hi_s = np.maximum(cl.energy_max_kwh[ks], np.maximum(e_arr, e_req))[pos_k]
+    lb = np.concatenate([np.zeros(2 * n_pos), lo_s, np.zeros(nk)])
+    ub = np.concatenate([av, av, hi_s, np.maximum(e_req - e_arr, 0.0)])
+    cost = np.concatenate([c[pos_t], -v[pos_t], np.zeros(n_pos), np.full(nk, penalty)])
+    bounds = np.stack([lb, ub], 1)
+    res = linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+    if res.status != 0:
+        raise DispatchError(f"cluster LP for station {j} failed: {res.message}")
+    x = res.x
+    ch = np.bincount(pos_t, x[:n_pos], T)
+    dis = np.bincount(pos_t, x[n_pos : 2 * n_pos], T)
+    present = pos_i < win[pos_k] - 1  # stored at the end of every slot but the departure slot
+    energy = np.bincount(pos_t[present], x[2 * n_pos : 3 * n_pos][present], T)
+    return ch, dis, energy, float(x[3 * n_pos :].sum())
+
+
 def dispatch_lp(
     model: StationFleet,
     capacity_kw: ArrayLike,
@@ -729,11 +912,24 @@ def dispatch_lp(
     value_discharge: ArrayLike,
     *,
     penalty_cny_kwh: float = PENALTY_CNY_KWH,
+    per_cluster: bool = False,
 ) -> DispatchResult:
     """Exact dispatch of the aggregated storage model by linear programming (HiGHS).
 
     Same interface as :func:`dispatch_heuristic`. One LP per candidate, scenario and station (a
     reference for tests and studies, not for the optimisation loop).
+
+    Parameters
+    ----------
+    per_cluster:
+        ``False`` (default): the station's V2G group as one aggregated storage (002 eqs. (1),
+        (4)-(6)). The aggregate lets energy charged into one vehicle count for another that leaves
+        earlier, which no charger can do, so where capacity binds it serves energy no physical
+        schedule can (its bound is loose there). ``True``: every cluster of
+        :func:`grid.ev.v2g_clusters` is its own storage, sharing the station's capacity; it still
+        relaxes the heuristic's plan rules (one discharge block, first charge before it), so it is
+        a lower bound on :func:`dispatch_heuristic` and a tighter one; the aggregate LP is a lower
+        bound on it. Larger LPs (about 3x the time).
     """
     cap, pc, pd, n_c, n_s = _inputs(model, capacity_kw, price_charge, value_discharge)
     n_st = model.n_stations
@@ -751,6 +947,15 @@ def dispatch_lp(
         dis_max = np.minimum(lim.p_dis_max_kw, cap[ci][:, None])
         for si in range(n_s):
             for j in range(n_st):
+                if per_cluster:
+                    ch_cap = np.maximum(cap[ci, j] - u_eff[ci, j], 0.0)
+                    dis_cap = np.full(N_HOURS, cap[ci, j])
+                    x = _lp_clusters_station(
+                        model.clusters, j, ch_cap, dis_cap, cb[ci, si, j], vb[ci, si, j], penalty_cny_kwh
+                    )
+                    ch[ci, si, j], dis[ci, si, j], energy[ci, si, j] = x[0], x[1], x[2]
+                    unserved[ci, si, j] = x[3]
+                    continue
                 x = _lp_station(
                     lim,
                     model.departure_need_kwh,
@@ -763,4 +968,5 @@ def dispatch_lp(
                 )
                 ch[ci, si, j], dis[ci, si, j], energy[ci, si, j] = x[0], x[1], x[2]
                 unserved[ci, si, j] = x[3].sum()
-    return _result(model, pc, pd, u_eff, pc_unserved, ch, dis, energy, unserved, penalty_cny_kwh, "lp")
+    method = "lp_clusters" if per_cluster else "lp"
+    return _result(model, pc, pd, u_eff, pc_unserved, ch, dis, energy, unserved, penalty_cny_kwh, method)

@@ -47,6 +47,9 @@ def _v2g_part(res):
 
 
 def _check_invariants(model, res, cap):
+    """Bounds and energy balance, exact up to floating point: ``tol`` (1e-6 kW or kWh) is round-off
+    on sums of ~1e3 kWh (~1e-13 relative) and HiGHS's primal feasibility tolerance (1e-7) for the
+    LP, with margin; no modelling slack."""
     lim = model.limits
     eta = lim.efficiency[None, None, :, None]
     ch = _v2g_part(res)
@@ -91,7 +94,10 @@ def test_dispatch_invariants(model, caps, prices, method, price_kind):
     assert res.p_ch_kw.shape == (4, 1, 5, 24)
     _check_invariants(model, res, caps)
     if price_kind == "spiky":
-        assert res.p_dis_kw[0].sum() > 100.0  # V2G happens when it pays
+        # V2G happens when it pays: at 19-22 h a discharged kWh earns 3.0 * eta^2 = 2.43 CNY against
+        # 0.3 to put it back, and every station has night clusters connected then with energy
+        # above SOC_min after their first charge, so every uncapped station discharges.
+        assert np.all(res.p_dis_kw[0, 0].sum(-1) > 0.0)
     assert np.all(res.completion <= 1.0 + 1e-9)
 
 
@@ -150,11 +156,22 @@ def test_heuristic_plan_rules(model):
     assert n_discharging > 0
 
 
+#: The heuristic's stated accuracy (module docstring of grid.dispatch): its cost is within 5 % of a
+#: lower bound that keeps each cluster's energy apart (the cluster LP). Not fitted: measured worst
+#: 2.1 % on 003's fleet over 100-500 kW and fleet seeds 101-808 (``python -m
+#: benchmarks.dispatch_gap``), 0.9 % / 1.1 % on 002's / 004's uncapped fleets.
+HEURISTIC_BOUND = 0.05
+
+
 @pytest.mark.parametrize("fleet_name", ["003", "002", "004"])
 def test_heuristic_close_to_lp(fleet_name):
-    """The LP relaxes the cluster rules, so it is a lower bound. Stated gaps: 003's fleet and
-    rules (first charge before discharge) within 5 %; 002's and 004's fleets (all vehicles V2G,
-    arbitrage on the purchase price) within 15 % with ``charge_first=False``."""
+    """The LPs relax the cluster rules, so they are lower bounds: aggregate LP <= cluster LP <=
+    heuristic. The heuristic is within HEURISTIC_BOUND of the cluster LP. Against the aggregate LP
+    the stated gaps are 5 % for 003's fleet where capacity does not bind (uncapped and 300 kW:
+    there both LPs serve everything and pooling the vehicles' energy gains little; measured
+    <= 3.3 %), and 15 % for 002's and 004's fleets (all vehicles V2G, arbitrage on the purchase
+    price, ``charge_first=False``; measured 7.7 % / 11.3 %, of which all but ~1 % is the aggregate
+    LP pooling energy between vehicles, i.e. the cluster LP's own gap to it)."""
     if fleet_name == "003":
         v = ev.sample_fleet(ev.fleet_003(), np.random.default_rng(2))
         c, val = tariffs.v2g_prices(tariffs.tou_003())
@@ -171,10 +188,66 @@ def test_heuristic_close_to_lp(fleet_name):
     m = dispatch.dispatch_model(v)
     h = dispatch.dispatch_heuristic(m, cap, c, val, **kw)
     lp = dispatch.dispatch_lp(m, cap, c, val)
-    ch, cl = h.cost_cny.sum(-1), lp.cost_cny.sum(-1)
-    assert np.all(cl <= ch + 1e-6)
+    lpc = dispatch.dispatch_lp(m, cap, c, val, per_cluster=True)
+    ch, cl, cc = h.cost_cny.sum(-1), lp.cost_cny.sum(-1), lpc.cost_cny.sum(-1)
+    assert np.all(cl <= cc + 1e-6) and np.all(cc <= ch + 1e-6)
     gap = (ch - cl) / np.abs(cl)
     assert np.all(gap <= bound), gap
+    assert np.all((ch - cc) / np.abs(cc) <= HEURISTIC_BOUND)
+
+
+def _capacity_sweep(seeds, n_stations):
+    """Heuristic, aggregate LP and cluster LP on 003's fleet and prices for 100-500 kW per station
+    in 25 kW steps (the range DGEVCSPlanning searches, where capacity goes from binding hard to
+    not at all); one row per seed."""
+    c, v = tariffs.v2g_prices(tariffs.tou_003())
+    caps = np.repeat(np.arange(100.0, 501.0, 25.0)[:, None], n_stations, axis=1)
+    out = []
+    for seed in seeds:
+        m = dispatch.dispatch_model(ev.sample_fleet(ev.fleet_003(n_stations), np.random.default_rng(seed)))
+        h = dispatch.dispatch_heuristic(m, caps, c, v)
+        _check_invariants(m, h, caps)
+        out.append(
+            (m, h, dispatch.dispatch_lp(m, caps, c, v), dispatch.dispatch_lp(m, caps, c, v, per_cluster=True))
+        )
+    return out
+
+
+def _assert_sweep_bounds(runs):
+    """Issue 16: near a station's capacity the cluster-by-cluster pass stranded energy that could
+    be served (up to 2.5x the unavoidable shortfall at 250 kW; gap 11.6-19.7 % to the aggregate LP).
+
+    * The heuristic leaves unserved exactly what the cluster LP does (the least any schedule that
+      keeps each cluster's energy apart can; none of these clusters discharges where capacity is
+      short, so the repair's optimum is the global one), up to HiGHS's tolerance.
+    * Cost within HEURISTIC_BOUND of the cluster LP, at every capacity.
+    * aggregate LP <= cluster LP <= heuristic (relaxations), exactly.
+    * Where both LPs serve the same energy, pooling gains the aggregate LP little and the heuristic
+      is within the same bound of it too. Elsewhere (150-250 kW here) the aggregate LP serves energy
+      no charger schedule can and its bound is loose (cluster LP up to ~9 % above it).
+    """
+    for m, h, lp, lpc in runs:
+        need = m.energy_required_kwh.sum()
+        uh, ul, uc = (r.unserved_kwh.sum((1, 2)) for r in (h, lp, lpc))
+        np.testing.assert_allclose(uh, uc, atol=1e-6 * need)
+        ch, cl, cc = (r.cost_cny.sum((1, 2)) for r in (h, lp, lpc))
+        assert np.all(cl <= cc + 1e-6) and np.all(cc <= ch + 1e-6)
+        assert np.all((ch - cc) / np.abs(cc) <= HEURISTIC_BOUND), (ch - cc) / np.abs(cc)
+        same = np.abs(uc - ul) <= 1e-6 * need
+        assert same.sum() >= 2 and not same.all()  # the sweep crosses the transition
+        assert np.all(((ch - cl) / np.abs(cl))[same] <= HEURISTIC_BOUND)
+
+
+def test_heuristic_bound_across_capacities():
+    """The bound over 100-500 kW per station for three one-station fleet samples (each station of
+    003's fleet is an independent sample of the same 180 vehicles; ~4 s)."""
+    _assert_sweep_bounds(_capacity_sweep((101, 202, 303), n_stations=1))
+
+
+@pytest.mark.slow
+def test_heuristic_bound_across_capacities_full():
+    """The same bound on 003's five-station fleet, fleet seeds 101-808 (the issue's table; ~1 min)."""
+    _assert_sweep_bounds(_capacity_sweep((101, 202, 303, 404, 505, 606, 707, 808), n_stations=5))
 
 
 def test_batch_shapes_and_determinism(model, prices):
@@ -194,6 +267,7 @@ def test_batch_shapes_and_determinism(model, prices):
 
 
 def test_more_capacity_serves_more(model, prices):
+    """Strictly: 50 and 150 kW are below the plug-and-charge peak alone, so each step serves more."""
     cap = np.array([[50.0] * 5, [150.0] * 5, [400.0] * 5])
     res = dispatch.dispatch_heuristic(model, cap, *prices)
     served = res.energy_delivered_kwh.sum((1, 2))
@@ -237,12 +311,13 @@ def test_heuristic_invariants_random_prices_and_capacity(cap, c, v, charge_first
 def test_a_plan_that_does_not_fit_is_replanned_and_may_still_discharge(model):
     """With spiky prices every cluster plans the same cheapest hours, so on 200 kW stations many
     uncapped plans do not fit. Planned again on the capacity left, clusters still discharge where it
-    pays (the former fallback, valley filling without discharge, discharged nothing here)."""
+    pays (the former fallback, valley filling without discharge, discharged nothing here, so any
+    discharge on every station tells them apart; measured: 84 % of the uncapped discharge)."""
     c, v = _spiky_prices()
     cap = np.full((1, 5), 200.0)
     res = dispatch.dispatch_heuristic(model, cap, c, v)
     _check_invariants(model, res, cap)
     big = dispatch.dispatch_heuristic(model, np.full((1, 5), BIG), c, v)
     assert (big.p_ch_kw[0, 0] > 200.0 + 1e-6).any()  # the uncapped plans overflow 200 kW
-    assert res.p_dis_kw.sum() > 0.5 * big.p_dis_kw.sum() > 0.0
+    assert np.all(res.p_dis_kw[0, 0].sum(-1) > 0.0) and np.all(big.p_dis_kw[0, 0].sum(-1) > 0.0)
     assert res.p_dis_kw[..., :19].sum() == 0.0 and res.p_dis_kw[..., 23:].sum() == 0.0  # only when it pays

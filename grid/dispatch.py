@@ -719,7 +719,7 @@ def dispatch_heuristic(
     *,
     max_discharge_hours: int = 6,
     charge_first: bool = True,
-    penalty_cny_kwh: float = PENALTY_CNY_KWH,
+    penalty_cny_kwh: ArrayLike = PENALTY_CNY_KWH,
 ) -> DispatchResult:
     """003's cluster V2G dispatch for a batch of candidates and scenarios (numba).
 
@@ -738,7 +738,8 @@ def dispatch_heuristic(
         ``False`` lets a cluster discharge earlier (after charging only what keeps it above
         SOC_min); it stays one discharge block per day.
     penalty_cny_kwh:
-        Cost of unserved energy in the reported objective.
+        Cost of unserved energy in the reported objective: a number, or an array broadcastable to
+        ``(n_candidates, n_scenarios, n_stations)``.
 
     Returns
     -------
@@ -911,7 +912,7 @@ def dispatch_lp(
     price_charge: ArrayLike,
     value_discharge: ArrayLike,
     *,
-    penalty_cny_kwh: float = PENALTY_CNY_KWH,
+    penalty_cny_kwh: ArrayLike = PENALTY_CNY_KWH,
     per_cluster: bool = False,
 ) -> DispatchResult:
     """Exact dispatch of the aggregated storage model by linear programming (HiGHS).
@@ -930,10 +931,16 @@ def dispatch_lp(
         relaxes the heuristic's plan rules (one discharge block, first charge before it), so it is
         a lower bound on :func:`dispatch_heuristic` and a tighter one; the aggregate LP is a lower
         bound on it. Larger LPs (about 3x the time).
+    penalty_cny_kwh:
+        Cost of unserved energy (CNY/kWh): a number, or an array broadcastable to
+        ``(n_candidates, n_scenarios, n_stations)`` so that each candidate can carry its own (a
+        caller that derives it from prices should do so per candidate: then no candidate's
+        schedule depends on the rest of the batch).
     """
     cap, pc, pd, n_c, n_s = _inputs(model, capacity_kw, price_charge, value_discharge)
     n_st = model.n_stations
     lim = model.limits
+    pen = np.broadcast_to(np.asarray(penalty_cny_kwh, dtype=np.float64), (n_c, n_s, n_st))
     u_eff, pc_unserved = _uncoordinated(model, cap)
     full = (n_c, n_s, n_st, N_HOURS)
     cb = np.broadcast_to(pc, full)
@@ -951,7 +958,7 @@ def dispatch_lp(
                     ch_cap = np.maximum(cap[ci, j] - u_eff[ci, j], 0.0)
                     dis_cap = np.full(N_HOURS, cap[ci, j])
                     x = _lp_clusters_station(
-                        model.clusters, j, ch_cap, dis_cap, cb[ci, si, j], vb[ci, si, j], penalty_cny_kwh
+                        model.clusters, j, ch_cap, dis_cap, cb[ci, si, j], vb[ci, si, j], pen[ci, si, j]
                     )
                     ch[ci, si, j], dis[ci, si, j], energy[ci, si, j] = x[0], x[1], x[2]
                     unserved[ci, si, j] = x[3]
@@ -964,9 +971,9 @@ def dispatch_lp(
                     dis_max[j],
                     cb[ci, si, j],
                     vb[ci, si, j],
-                    penalty_cny_kwh,
+                    pen[ci, si, j],
                 )
                 ch[ci, si, j], dis[ci, si, j], energy[ci, si, j] = x[0], x[1], x[2]
                 unserved[ci, si, j] = x[3].sum()
     method = "lp_clusters" if per_cluster else "lp"
-    return _result(model, pc, pd, u_eff, pc_unserved, ch, dis, energy, unserved, penalty_cny_kwh, method)
+    return _result(model, pc, pd, u_eff, pc_unserved, ch, dis, energy, unserved, pen, method)

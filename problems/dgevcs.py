@@ -631,8 +631,12 @@ class DGEVCSPlanning(ChunkedEvaluation, Problem):
         from grid import dispatch
 
         pc, vd = self.lower_level_signal(cap_kw, wind_units, pv_units, mode)
-        # the unserved-energy penalty stays above every charging price, so energy is served first
-        penalty = max(dispatch.PENALTY_CNY_KWH, 10.0 * float(np.abs(pc).max()))
+        # the unserved-energy penalty stays above every charging price, so energy is served first;
+        # per candidate (over its scenarios, stations and hours), so that no candidate's dispatch
+        # depends on the rest of the population or on how it is split into chunks
+        a = np.abs(np.asarray(pc, dtype=np.float64))
+        top = a.reshape(len(a), -1).max(axis=1)[:, None, None] if a.ndim == 4 else a.max()
+        penalty = np.maximum(dispatch.PENALTY_CNY_KWH, 10.0 * top)
         return self._dispatch(self.fleet_model, cap_kw, pc, vd, penalty_cny_kwh=penalty)
 
     def injections(

@@ -72,6 +72,28 @@ def test_small_budget_gives_chunks_with_bit_identical_results(cls, kwargs):
         assert got[key].tobytes() == ref[key].tobytes(), key
 
 
+def test_unserved_penalty_is_per_candidate_not_per_batch():
+    # The LP dispatcher's unserved-energy penalty was 10x the largest charging price of the whole
+    # batch, so a candidate's LP schedule could depend on which others shared its call (or chunk).
+    # It is now each candidate's own: the same candidate gets the same penalty alone or in a batch.
+    prob = DGEVCSPlanning(n_days=2)
+    seen = []
+    dispatch = prob._dispatch
+
+    def spy(*args, penalty_cny_kwh, **kw):
+        seen.append(np.broadcast_to(penalty_cny_kwh, (len(args[1]), 1, 1)).copy())
+        return dispatch(*args, penalty_cny_kwh=penalty_cny_kwh, **kw)
+
+    prob._dispatch = spy
+    X = _population(prob, 6)
+    prob.evaluate(X[:1])
+    alone = seen[-1][0]
+    prob.evaluate(X)
+    together = seen[-1]
+    assert together[0] == alone
+    assert np.ptp(together) > 0  # the candidates' own penalties differ, so a batch-wide one would not
+
+
 def test_module_budget_applies_and_default_is_one_gib(monkeypatch):
     assert _common.MEMORY_BUDGET_BYTES == 2**30
     prob = DGSiting(n_dg=1)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optim import _watchdog
 from optim.config import CampaignConfig, Component, RunSpec, canonical_json, dump_toml, read_stored_config
 from optim.errors import ConfigError, ResultsError
 from optim.indicators import Normalisation, hypervolume, igd, indicator_row, merged_front, reference_front
@@ -149,9 +151,21 @@ def _plan_resume(cfg: CampaignConfig, runs_dir: Path, done: dict[str, dict[str, 
 
 @contextlib.contextmanager
 def _backend(cfg: CampaignConfig) -> Iterator[dict[str, Any]]:
-    """Parallel keyword arguments for the configured backend (starting a dask client if needed)."""
+    """Parallel keyword arguments for the configured backend (starting a dask client if needed).
+
+    ``loky`` workers get a watchdog, so that none outlives this process by more than a second or two,
+    even after a ``kill -9`` (:mod:`optim._watchdog`); dask's local cluster ends its own.
+    """
     if cfg.backend != "dask":
-        yield {"n_jobs": cfg.n_jobs, "backend": cfg.backend}
+        import joblib
+
+        if cfg.backend != "loky":
+            yield {"n_jobs": cfg.n_jobs, "backend": cfg.backend}
+            return
+        pid = os.getpid()
+        with joblib.parallel_config(backend=cfg.backend, initializer=_watchdog.watch_parent,
+                                    initargs=(pid, _watchdog.identity(pid))):
+            yield {"n_jobs": cfg.n_jobs}
         return
     try:
         from dask.distributed import Client, LocalCluster

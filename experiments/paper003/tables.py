@@ -202,7 +202,7 @@ def _plan_strings(prob: Any, x: np.ndarray) -> dict[str, Any]:
 def fronts(results_dir: Path) -> dict[tuple[str, int, str, str], pd.DataFrame]:
     """Pooled feasible fronts per (case, scheme, variant, algorithm), each row a plan with everything
     ``DGEVCSPlanning.compute`` reports plus its ``dg`` / ``evcs`` plan strings."""
-    from optim.registry import make_problem
+    from optim.registry import is_import_name, make_problem, refuse_import
 
     runs = _runs(results_dir)
     if runs.empty:
@@ -210,7 +210,10 @@ def fronts(results_dir: Path) -> dict[tuple[str, int, str, str], pd.DataFrame]:
     out = {}
     for (_label, algo), grp in runs.groupby(["problem", "algorithm"], sort=True):
         params = grp["params"].iloc[0]
-        prob = make_problem(grp["name"].iloc[0], **params)
+        name = grp["name"].iloc[0]
+        if is_import_name(name):  # a results folder is data: never import a name read from it
+            raise SystemExit(f"{grp['run_dir'].iloc[0]}: {refuse_import(name, 'problem')}")
+        prob = make_problem(name, **params)
         front = pd.concat([pd.read_parquet(d / "front.parquet") for d in grp["run_dir"]], ignore_index=True)
         front = front[front["feasible"]] if "feasible" in front else front
         if front.empty:

@@ -5,13 +5,15 @@ ship (no network access at run time).
   USA; 8760 hours of global horizontal irradiance and 10 m wind speed), read with
   :func:`pvlib.iotools.read_tmy3`. TMY3 rows are hour-ending; row ``i`` is taken as hour ``i``
   of the year (``[i, i+1)`` local standard time).
-* Load: demandlib's BDEW standard load profile H0 (German households; 15-minute values averaged to
-  hours) for calendar year 2021 (a non-leap year), without holidays. 2021 also supplies the
-  weekday of each of the 365 days.
+* Load: the BDEW standard load profile H0 (German households; 15-minute values averaged to hours)
+  for calendar year 2021 (a non-leap year), without holidays, from the BDEW table that demandlib
+  ships, copied to ``grid/data/bdew_selp_series.csv`` (MIT, see ``grid/data/SOURCES.md``) and
+  evaluated here bit-identically to demandlib 0.2.2 on pandas 2.3 (demandlib is not imported: it
+  sets ``warnings.simplefilter("error")`` process-wide and fails on pandas 3). 2021 also supplies
+  the weekday of each of the 365 days.
 
-:func:`reference_year` joins the two (cached with :func:`functools.cache`; about 1.3 s the first
-time including the pvlib and demandlib imports, measured on the project machine; demandlib reads its
-own shipped ``selp_series.csv``, no network) and labels its source. A user file goes through
+:func:`reference_year` joins the two (cached with :func:`functools.cache`; the pvlib import and the
+TMY3 read take most of its time) and labels its source. A user file goes through
 :func:`read_hourly_csv`, which rejects missing or duplicated hours. Wind speed is scaled from 10 m to
 hub height with a power law (``(h/10)**alpha``, default 80 m and ``alpha = 1/7``); say so when you
 compare with a paper.
@@ -19,9 +21,9 @@ compare with a paper.
 
 from __future__ import annotations
 
+import csv
 import functools
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,25 +139,101 @@ def read_tmy3_weather(
     return np.clip(ghi, 0.0, None), np.clip(wind, 0.0, None)
 
 
-def bdew_load_pu(profile: str = "h0", year: int = CALENDAR_YEAR) -> NDArray[np.float64]:
-    """BDEW standard load profile from demandlib, hourly, per unit of its peak, ``(8760,)``."""
-    import demandlib.bdew as bdew
+BDEW_SELP_FILE = Path(__file__).parent / "data" / "bdew_selp_series.csv"
+BDEW_PROFILES = ("h0", "g0", "g1", "g2", "g3", "g4", "g5", "g6", "l0", "l1", "l2")
 
+# BDEW seasons as demandlib 0.2.2's ElecSlp defaults them: (period, first month, day, last month, day)
+_BDEW_PERIODS = ("summer", "transition", "winter")
+_BDEW_SEASONS = (
+    ("winter", 1, 1, 3, 20),
+    ("transition", 3, 21, 5, 14),
+    ("summer", 5, 15, 9, 14),
+    ("transition", 9, 15, 10, 31),
+    ("winter", 11, 1, 12, 31),
+)
+
+
+def _bdew_table(profile: str) -> NDArray[np.float64]:
+    """``(period, weekday, quarter-hour) = (3, 7, 96)`` table of one BDEW profile from the shipped file.
+
+    Periods in the order summer, transition, winter; weekday 0 (Monday) .. 6 (Sunday and holidays).
+    """
+    p = BDEW_SELP_FILE
+    # Python's float() is correctly rounded (and equals pandas' parse of this file): no pandas here, so
+    # the doubles cannot move with a pandas release
+    with open(p, newline="") as f:
+        rows = list(csv.reader(f))
+    header, body = rows[0], rows[1:]
+    for col in ("period", "weekday", profile):
+        if col not in header:
+            raise ProfileError(f"{p}: missing column {col!r}")
+    i_period, i_weekday, i_value = (header.index(c) for c in ("period", "weekday", profile))
+    table = np.full((3, 7, 96), np.nan)
+    for line, row in enumerate(body, start=2):
+        try:
+            period = _BDEW_PERIODS.index(row[i_period])
+            weekday = int(row[i_weekday]) - 1
+            # the first column is a timestamp "2007-01-01 hh:mm:ss"; its time of day is the quarter-hour
+            hh, mm = (int(x) for x in row[0].split(" ")[1].split(":")[:2])
+            table[period, weekday, hh * 4 + mm // 15] = float(row[i_value])
+        except (ValueError, IndexError) as e:
+            raise ProfileError(f"{p}: line {line} is not a BDEW row ({e})") from None
+    if np.isnan(table).any():
+        raise ProfileError(f"{p}: profile {profile!r} does not cover every period, weekday and quarter-hour")
+    return table
+
+
+def bdew_load_pu(profile: str = "h0", year: int = CALENDAR_YEAR) -> NDArray[np.float64]:
+    """BDEW standard load profile, hourly, per unit of its peak, ``(8760,)``, without holidays.
+
+    Computed from the BDEW table demandlib ships (copied to ``grid/data/bdew_selp_series.csv``, see
+    ``grid/data/SOURCES.md``) the way ``demandlib.bdew.ElecSlp(year).get_scaled_power_profiles`` does
+    in demandlib 0.2.2: each quarter-hour takes the value of its season, weekday and time of day, the
+    year is normalised to sum 1, and the quarter-hours are averaged to hours. The values are
+    bit-identical to demandlib's on pandas 2.3. demandlib itself is not called: its ``ElecSlp`` turns
+    every warning of the process into an error (``warnings.simplefilter("error")``), which breaks it on
+    pandas 3 (``Pandas4Warning`` from its own ``sort_index(inplace=True)``).
+
+    Parameters
+    ----------
+    profile:
+        One of :data:`BDEW_PROFILES` (``h0``: households).
+    year:
+        A non-leap calendar year (its weekdays place the weekday/Saturday/Sunday values).
+    """
+    if profile not in BDEW_PROFILES:
+        raise ProfileError(f"bdew_load_pu: unknown profile {profile!r}; known: {', '.join(BDEW_PROFILES)}")
     if (year % 4 == 0 and year % 100 != 0) or year % 400 == 0:
         raise ProfileError(f"bdew_load_pu: use a non-leap year to get 8760 hours, got {year}")
-    # demandlib's ElecSlp calls warnings.simplefilter("error") for the whole process (demandlib
-    # 0.2.2); keep that change inside this call so later warnings stay warnings.
-    with warnings.catch_warnings():
-        slp = bdew.ElecSlp(year)
-        q = slp.get_scaled_power_profiles({profile: 1.0})[profile]
-    hourly = q.resample("1h").mean().to_numpy(dtype=np.float64)
-    if hourly.shape != (HOURS_PER_YEAR,):
-        raise ProfileError(f"demandlib {profile} {year}: {hourly.shape[0]} hours, expected {HOURS_PER_YEAR}")
+    table = _bdew_table(profile)
+    days = np.arange(np.datetime64(f"{year}-01-01"), np.datetime64(f"{year + 1}-01-01"))
+    period_of_day = np.full(days.size, -1, dtype=np.int64)
+    for name, m0, d0, m1, d1 in _BDEW_SEASONS:
+        first = np.datetime64(f"{year}-{m0:02d}-{d0:02d}")
+        last = np.datetime64(f"{year}-{m1:02d}-{d1:02d}")
+        period_of_day[(days >= first) & (days <= last)] = _BDEW_PERIODS.index(name)
+    assert (period_of_day >= 0).all(), "the BDEW seasons leave a day uncovered"
+    quarter = table[period_of_day[:, None], _weekdays(year)[:, None], np.arange(96)[None, :]]  # (365, 96)
+    # demandlib's arithmetic, in its order, so the doubles match it bit for bit: normalise the year to
+    # sum 1 (numpy's pairwise sum, as pandas' Series.sum), scale by 1.0 and by 4 quarter-hours per
+    # hour, then average each hour's four values with Kahan-compensated summation, as pandas 2.3's
+    # resample().mean() does (pandas 3.1's differs in the last bit, so pandas is not used here)
+    quarter = quarter.ravel() / quarter.ravel().sum() * 1.0 * 4
+    acc = np.zeros(HOURS_PER_YEAR)
+    comp = np.zeros(HOURS_PER_YEAR)
+    for q in quarter.reshape(HOURS_PER_YEAR, 4).T:
+        y = q - comp
+        t = acc + y
+        comp = (t - acc) - y
+        acc = t
+    hourly = acc / 4
     return hourly / hourly.max()
 
 
 def _weekdays(year: int) -> NDArray[np.int64]:
-    return pd.date_range(f"{year}-01-01", periods=365, freq="D").weekday.to_numpy().astype(np.int64)
+    """``(365,)`` day of week of each day of a non-leap ``year`` (0 = Monday); 1970-01-01 was a Thursday."""
+    days = np.arange(np.datetime64(f"{year}-01-01"), np.datetime64(f"{year}-01-01") + 365)
+    return ((days.astype(np.int64) + 3) % 7).astype(np.int64)
 
 
 @functools.cache
@@ -173,7 +251,8 @@ def reference_year(hub_height_m: float = 80.0, shear_exponent: float = 1.0 / 7.0
         name="TMY3 723170 Greensboro NC + BDEW H0",
         source=(
             "pvlib data/723170TYA.CSV (TMY3; GHI, 10 m wind scaled to "
-            f"{hub_height_m:g} m with exponent {shear_exponent:.3g}); demandlib BDEW H0 {CALENDAR_YEAR}"
+            f"{hub_height_m:g} m with exponent {shear_exponent:.3g}); BDEW H0 {CALENDAR_YEAR} "
+            "(demandlib's table, grid/data/bdew_selp_series.csv)"
         ),
         ghi_w_m2=ghi,
         wind_speed_m_s=wind,

@@ -99,3 +99,59 @@ def test_bdew_load_leaves_the_warning_filters_alone():
     before = list(warnings.filters)
     bdew_load_pu()
     assert warnings.filters == before
+
+
+# Measured once with demandlib 0.2.2 on pandas 2.3.3 (/work/venv-test):
+#   q = demandlib.bdew.ElecSlp(year).get_scaled_power_profiles({profile: 1.0})[profile]
+#   h = q.resample("1h").mean().to_numpy(); h / h.max()
+# sha256 of the little-endian float64 bytes, so any change in any bit of any hour is caught.
+_BDEW_MEASURED = {
+    ("h0", 2021): "b20d512d323e6a63e4266c49d6790631b6a0f624f105d8b631073bda03dcebb6",
+    ("g0", 2023): "dbed5f21180d3a138205a917bd5de80801c8017f51bd3cfc737d6321691450d8",
+}
+
+
+@pytest.mark.parametrize("profile, year", sorted(_BDEW_MEASURED))
+def test_bdew_load_is_bit_identical_to_demandlib_on_pandas_2_3(profile, year):
+    import hashlib
+
+    a = profiles.bdew_load_pu(profile, year)
+    assert a.shape == (8760,) and a.max() == 1.0
+    assert hashlib.sha256(a.astype("<f8").tobytes()).hexdigest() == _BDEW_MEASURED[profile, year]
+
+
+def test_bdew_h0_readable_values():
+    # the same measurement as above, in numbers a reader can check (peak at 19:00 on 2 January)
+    a = profiles.bdew_load_pu()
+    assert int(a.argmax()) == 43 and int(a.argmin()) == 28
+    np.testing.assert_array_equal(a[:3], [0.27750809061488674, 0.2053588425661527, 0.18822577574719213])
+    assert a.sum() == pytest.approx(4750.869027222539, rel=1e-15)
+
+
+@pytest.mark.parametrize("year", [2021, 2019])
+def test_bdew_load_matches_demandlib_itself(monkeypatch, year):
+    # demandlib as the oracle, where it is installed (the test extra). Its ElecSlp calls
+    # warnings.simplefilter("error"); the test disarms that so demandlib also runs on pandas 3.
+    import warnings
+
+    bdew = pytest.importorskip("demandlib.bdew")
+    with warnings.catch_warnings():
+        monkeypatch.setattr(warnings, "simplefilter", lambda *a, **k: None)
+        slp = bdew.ElecSlp(year)
+    monkeypatch.undo()
+    for profile in profiles.BDEW_PROFILES:
+        q = slp.get_scaled_power_profiles({profile: 1.0})[profile]
+        ref = q.resample("1h").mean().to_numpy(dtype=np.float64)
+        ref = ref / ref.max()
+        mine = profiles.bdew_load_pu(profile, year)
+        if int(pd.__version__.split(".")[0]) < 3:
+            np.testing.assert_array_equal(mine, ref, err_msg=profile)
+        else:  # pandas 3.1's resample().mean() rounds differently in the last bit
+            np.testing.assert_allclose(mine, ref, rtol=2e-15, atol=0, err_msg=profile)
+
+
+def test_bdew_load_refuses_unknown_profile_and_leap_year():
+    with pytest.raises(ProfileError, match="unknown profile 'h1'"):
+        profiles.bdew_load_pu("h1")
+    with pytest.raises(ProfileError, match="non-leap year.*2020"):
+        profiles.bdew_load_pu("h0", 2020)

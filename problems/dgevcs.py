@@ -21,20 +21,30 @@ per kWh charged / discharged in hour ``t`` (:meth:`DGEVCSPlanning.lower_level_si
 
 (eq. (5) inside eq. (21); eqs. (13), (23); eq. (24)); ``P_e`` is the equivalent load of eq. (13)
 WITHOUT the V2G group (load minus the candidate's DG output on that day plus the plug-and-charge
-load its stations serve), ``F3`` its standard deviation, ``F1_day = F1_ref / 365`` (eq. (21) is a
-day's profit), ``c_cb`` the day-mean charging price, ``E_day`` the fleet's desired daily charge,
-and ``s = F1_day / w1`` turns the signal into CNY-equivalent per kWh (a positive factor: the
-schedule does not depend on it). The references ``F_ref`` are the ``composite``'s (``norm_ref``,
-or :meth:`DGEVCSPlanning.reference_values` computed with the ``"owner_price"`` lower level).
+load its stations serve), ``F3`` its standard deviation, ``F1_day = F_l1_ref / 365`` (eq. (21) is a
+day's profit; its reference ``F_l1_ref`` is the best yearly ``operating_profit`` -- F1 WITHOUT the
+investment, which eq. (21) does not contain -- over the reference population of
+:meth:`DGEVCSPlanning.reference_values`, with the ``"owner_price"`` lower level), ``c_cb`` the
+day-mean charging price, ``E_day`` the fleet's desired daily charge, and ``s = F1_day / w1`` turns
+the signal into CNY-equivalent per kWh (a positive factor: the schedule does not depend on it).
+``F3_ref``, ``F4_ref`` are the ``composite``'s (``norm_ref``, or the same reference population).
+The weights ``w1..w4`` are ``Config003.lower_weights``: by default eq. (16)'s AHP weights for
+schemes 1-2 and ``(1, 0, 0, 0)`` for scheme 3, whose operator maximises its own profit (eq. (21)
+alone; 003's scheme-3 unit charging cost 1.171 and load fluctuation 663 kW, both worse than
+plug-and-charge, rule out a lower level that weighs F3 and F4). Under ``(1, 0, 0, 0)`` charging goes
+to the hours of the largest margin ``c_e - c_i`` (the peak) and nothing is discharged (each kWh
+costs the company ``c_f + c_b - c_i`` > 0).
 Readings: F2 (voltage quality) has no closed-form marginal; a feeder's voltage drop grows with its
 net load, so F2 is folded into the load-fluctuation term (weight ``w2 + w3``); the network-loss
 part of eq. (21) and the completion part of eq. (24) are left out (every schedule delivers the same
-energy). Hours where ``P_e`` is below its daily mean get no discharge value (003 discharges at
-the peak; there a linear F3 would pay for burning energy in round trips inside the valley). So
-charging goes to the net-load valley and, where it pays for eq. (20) although the company pays
-``c_f + c_b`` per kWh (eq. (5)), V2G clusters discharge at the net-load peak. 003's rule that a
-cluster discharges only after its initial charge is complete (``Config003.charge_first``) limits
-this to the night cars that arrive well before the evening peak.
+energy). The former rule "no discharge where ``P_e`` is at or below its daily mean" is not in 003:
+it is ``Config003.discharge_above_mean_only`` (off by default). So charging goes to the net-load
+valley and, where it pays for eq. (20) although the company pays ``c_f + c_b`` per kWh (eq. (5)),
+V2G clusters discharge. 003's rule that a cluster discharges only after its initial charge is
+complete (``Config003.charge_first``) limits the evening discharge to the night cars that arrive
+well before the evening peak. Without the mean-load rule some clusters also discharge in the night
+valley while the same station charges other clusters at its full kW (the linearised F4 credits every
+kWh charged below the mean price, cycled ones included); see "station converters" below.
 
 ``"owner_price"``: the V2G owners' prices only (charging ``c_e(t)``, discharging ``c_f(t) - c_b``,
 :func:`grid.tariffs.v2g_prices`), the same on every typical day. Under 002's peak hours this never
@@ -108,10 +118,29 @@ Readings of the paper (where 003 is garbled or silent; all overridable in :class
   (share 1.0); lower the share to enforce eq. (29).
 * Eq. (18)'s total DG limit is not given: ``Config003.total_dg_max_kw = 5000`` kW. Eq. (19)'s EVCS
   bounds are not given: 100-500 kW (003's plans lie in 150-442 kW).
+* DG consumption (003 table 7 "consumption of DG"): DG that would flow back through the substation
+  beyond ``Config003.export_limit_kw`` (003 states none; default 0 kW, no reverse flow) is curtailed
+  by :func:`grid.curtailment.export_curtailment` (lossless hourly balance of the candidate's demand
+  after the EV dispatch, every DG site cut by the same share), before the one power flow. Purchase
+  (eq. (5)), subsidy (eq. (6)), O&M (eq. (8)), environment (eq. (10)), the equivalent load (eq. (13))
+  and ``dg_energy_mwh`` count consumed DG only; ``curtailed_mwh`` reports the rest. An export the
+  limit admits is credited at ``c_i`` (eq. (5) as printed). The voltage band stays a constraint
+  (eq. (26)), not a curtailment rule. The lower level's signal uses the available DG.
+* Station converters: a station's kW bounds the sum of its charging and discharging in an hour
+  (reading; 003 says nothing). :mod:`grid.dispatch` caps the two separately, so ``compute`` reports
+  ``converter_excess_mwh`` (energy above that shared rating) and ``same_hour_cycling_mwh`` (energy a
+  station charges and discharges in the same hour) rather than enforcing it.
+* Unstated inputs as settings (defaults: the earlier choices): TOU hours ``Config003.tou_periods``
+  (``"002"``; ``"evening_peak"``: peak 08-11 and 18-23 h, valley 23-07 h); wind resource
+  ``Config003.wind_capacity_factor`` (None = measured TMY3, capacity factor about 0.15; a number =
+  wind speed scaled to that capacity factor, :func:`wind_scaled_days`); total DG cap
+  ``total_dg_max_kw``; voltage band ``v_min_pu`` / ``v_max_pu``.
+  ``experiments/paper003/sensitivity_ieee33.toml`` varies them.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields, replace
 from functools import partial
 from typing import Any
@@ -124,7 +153,6 @@ from pymoo.core.problem import Problem
 from ._common import (
     ChunkedEvaluation,
     ProblemConfigError,
-    bus_matrix,
     current_violation,
     default_scenarios,
     memory_budget,
@@ -136,8 +164,10 @@ __all__ = [
     "DGEVCSPlanning",
     "SITES_003",
     "OBJECTIVES",
+    "TOU_PERIODS",
     "capital_recovery_factor",
     "default_scenarios",
+    "wind_scaled_days",
 ]
 
 #: Candidate sites of 003 per case: (wind buses, PV buses, EVCS buses).
@@ -156,6 +186,79 @@ OBJECTIVES: dict[str, tuple[str, str]] = {
 }
 
 _FOUR = ("profit", "voltage_quality", "load_fluctuation", "charging_satisfaction")
+
+
+def _evening_peak_periods() -> tuple[str, ...]:
+    """Peak 08-11 and 18-23 h, valley 23-07 h, normal otherwise (hour h = [h, h+1)): a common Chinese
+    evening-peak split, a sensitivity for 003's unstated TOU hours."""
+    labels = ["normal"] * 24
+    for h in (8, 9, 10, 18, 19, 20, 21, 22):
+        labels[h] = "peak"
+    for h in (23, 0, 1, 2, 3, 4, 5, 6):
+        labels[h] = "valley"
+    return tuple(labels)
+
+
+def _tou_periods() -> dict[str, tuple[str, ...]]:
+    from grid.tariffs import periods_002
+
+    return {"002": periods_002(), "evening_peak": _evening_peak_periods()}
+
+
+#: ``Config003.tou_periods`` -> the period label of each hour (003 table 1 gives prices, no hours).
+TOU_PERIODS: dict[str, tuple[str, ...]] = _tou_periods()
+
+
+@functools.cache
+def wind_scaled_days(n_days: int | None, scenario_seed: int, capacity_factor: float) -> Any:
+    """The default typical days (:func:`default_scenarios`) with the wind speed scaled to a target.
+
+    ``Config003.wind_capacity_factor``: 003's wind resource is unpublished and its tables imply a wind
+    capacity factor near 0.475 where the measured TMY3 year gives about 0.15. Every hourly wind speed
+    of the year is multiplied by ONE factor ``s``, found by bisection so that the year's mean wind
+    output (003 eq. (2), :data:`grid.generation.WIND_003`) -- which equals the day-weighted mean of
+    the typical days -- is ``capacity_factor``; the days keep their k-means++ clusters (the
+    clustering features are speeds over their maximum, which a common factor does not change), and
+    each typical day's ``wind_pu`` is the mean of its member days' scaled output. ``info`` records
+    ``wind_speed_scale``. Cached per arguments.
+    """
+    from dataclasses import replace as dc_replace
+
+    from grid import profiles
+    from grid.generation import WIND_003, wind_power_pu
+
+    days = default_scenarios(n_days, scenario_seed)
+    speed = profiles.reference_year().daily("wind_speed_m_s")  # (365, 24)
+
+    def cf(scale: float) -> float:
+        return float(wind_power_pu(scale * speed, WIND_003).mean())
+
+    grid_s = np.linspace(0.25, 8.0, 311)
+    vals = np.array([cf(x) for x in grid_s])
+    above = np.flatnonzero(vals >= capacity_factor)
+    if above.size == 0 or above[0] == 0:
+        raise ProblemConfigError(
+            f"wind_capacity_factor {capacity_factor} is not reachable by scaling the wind speed "
+            f"(reachable: {vals.min():.3f}-{vals.max():.3f})"
+        )
+    lo, hi = grid_s[above[0] - 1], grid_s[above[0]]
+    for _ in range(60):  # the output rises with the scale below the first crossing
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if cf(mid) < capacity_factor else (lo, mid)
+    scale = 0.5 * (lo + hi)
+    labels = np.asarray(days.info["labels"], dtype=np.int64)
+    k = int(labels.max()) + 1
+    counts = np.bincount(labels, minlength=k)
+    keep = np.flatnonzero(counts > 0)
+    total = np.zeros((k, 24))
+    np.add.at(total, labels, wind_power_pu(scale * speed, WIND_003))
+    wind_pu = total[keep] / counts[keep, None]
+    return dc_replace(
+        days,
+        name=f"{days.name}, wind speed x{scale:.4f} (capacity factor {capacity_factor:g})",
+        wind_pu=wind_pu,
+        info={**dict(days.info), "wind_speed_scale": scale, "wind_capacity_factor": capacity_factor},
+    )
 
 
 def capital_recovery_factor(rate: float, years: float) -> float:
@@ -219,11 +322,35 @@ class Config003:
     # was complete" (the first charge delivers the whole requirement); False: only what keeps the
     # battery above SOC_min before the one discharge (grid.dispatch.dispatch_heuristic)
     charge_first: bool = True
+    # ---- readings where 003 is silent, as named settings (defaults: the earlier fixed choices)
+    # The lower level's eq. (20) weights (w1..w4). None: eq. (16)'s ``weights`` for schemes 1-2 and
+    # (1, 0, 0, 0) for scheme 3 -- 003's scheme 3 "maximize[s] comprehensive profit" and its tables
+    # (unit charging cost 1.171 and load fluctuation 663 kW, both worse than plug-and-charge) rule
+    # out a lower level that weighs F3 and F4, so its operator maximises eq. (21) alone.
+    lower_weights: tuple[float, float, float, float] | None = None
+    # TOU period hours of table 1's prices (003 gives none): "002" (002 section 5, the earlier
+    # default; no evening peak) or "evening_peak" (peak 08-11 and 18-23 h, valley 23-07 h).
+    tou_periods: str = "002"
+    # Wind resource: None = the measured TMY3 Greensboro wind (capacity factor about 0.15); a number
+    # = the wind speed scaled by one factor so that the typical days' mean wind output reaches this
+    # capacity factor (003's tables 3, 5 and 7 imply 0.475). Only with the default typical days.
+    wind_capacity_factor: float | None = None
+    # DG consumption (003 table 7): largest reverse flow at the substation, kW; DG beyond it is
+    # curtailed (grid.curtailment). 003 does not state it; 0 = no export.
+    export_limit_kw: float = 0.0
+    # The former rule "no V2G discharge where the day's equivalent load is below its mean" (not in
+    # 003; see lower_level_signal). Off by default.
+    discharge_above_mean_only: bool = False
 
     def __post_init__(self) -> None:
         for f in fields(self):
             v = getattr(self, f.name)
-            vals = np.atleast_1d(np.asarray(v, dtype=float))
+            if v is None or isinstance(v, str):
+                continue
+            try:
+                vals = np.atleast_1d(np.asarray(v, dtype=float))
+            except (TypeError, ValueError):
+                raise ProblemConfigError(f"Config003.{f.name} must be numeric, got {v!r}") from None
             if not np.all(np.isfinite(vals)):
                 raise ProblemConfigError(f"Config003.{f.name} must be finite, got {v}")
         if not 0 <= self.evcs_min_kw < self.evcs_max_kw:
@@ -245,6 +372,22 @@ class Config003:
             )
         if len(self.weights) != 4 or len(self.alpha) != 2:
             raise ProblemConfigError("Config003: weights needs 4 entries and alpha 2")
+        lw = self.lower_weights
+        if lw is not None and (len(lw) != 4 or min(lw) < 0 or sum(lw) <= 0):
+            raise ProblemConfigError(
+                f"Config003.lower_weights needs 4 non-negative numbers, not all 0 (or None), got {lw}"
+            )
+        if self.tou_periods not in TOU_PERIODS:
+            raise ProblemConfigError(
+                f"Config003.tou_periods must be one of {sorted(TOU_PERIODS)}, got {self.tou_periods!r}"
+            )
+        cf = self.wind_capacity_factor
+        if cf is not None and not 0.0 < cf < 1.0:
+            raise ProblemConfigError(
+                f"Config003.wind_capacity_factor must lie in (0, 1) or be None, got {cf}"
+            )
+        if self.export_limit_kw < 0:
+            raise ProblemConfigError(f"Config003.export_limit_kw must be >= 0, got {self.export_limit_kw}")
 
     @property
     def crf(self) -> float:
@@ -266,10 +409,11 @@ class Config003:
 
 
 def _hourly(cfg: Config003, prices: tuple[float, float, float]) -> NDArray[np.float64]:
-    """(24,) CNY/kWh from a (peak, normal, valley) triple on 003's period hours (grid.tariffs)."""
-    from grid.tariffs import tou_003
+    """(24,) CNY/kWh from a (peak, normal, valley) triple on the period hours ``cfg.tou_periods``."""
+    from grid.tariffs import PERIODS
 
-    return np.asarray(prices, dtype=np.float64)[tou_003().period_index()]
+    idx = np.array([PERIODS.index(p) for p in TOU_PERIODS[cfg.tou_periods]], dtype=np.int64)
+    return np.asarray(prices, dtype=np.float64)[idx]
 
 
 class DGEVCSPlanning(ChunkedEvaluation, Problem):
@@ -376,6 +520,12 @@ class DGEVCSPlanning(ChunkedEvaluation, Problem):
         if lower_level not in ("eq20", "owner_price"):
             raise ProblemConfigError(f"lower_level must be 'eq20' or 'owner_price', got {lower_level!r}")
         self.lower_level_mode = lower_level
+        # 003 eq. (20)'s weights of the lower level (Config003.lower_weights; scheme 3: eq. (21) alone)
+        if cfg.lower_weights is not None:
+            lw = cfg.lower_weights
+        else:
+            lw = (1.0, 0.0, 0.0, 0.0) if scheme == 3 else cfg.weights
+        self.lower_weights: tuple[float, float, float, float] = tuple(float(v) for v in lw)  # type: ignore[assignment]
         self.tol = float(tol)
         if not (np.isfinite(self.tol) and self.tol > 0):
             raise ProblemConfigError(f"tol must be a positive finite number, got {tol}")
@@ -411,7 +561,15 @@ class DGEVCSPlanning(ChunkedEvaluation, Problem):
         self.n_wind, self.n_pv, self.n_evcs = n_w, n_p, n_e
 
         # ---- typical days
-        days = default_scenarios(n_days, scenario_seed) if scenarios is None else scenarios
+        if cfg.wind_capacity_factor is not None:
+            if scenarios is not None:
+                raise ProblemConfigError(
+                    "Config003.wind_capacity_factor rescales the default typical days' wind speed; "
+                    "it cannot be combined with explicit scenarios"
+                )
+            days = wind_scaled_days(n_days, scenario_seed, float(cfg.wind_capacity_factor))
+        else:
+            days = default_scenarios(n_days, scenario_seed) if scenarios is None else scenarios
         load_pu = np.asarray(days.load_pu, dtype=np.float64)
         if load_pu.ndim != 2 or load_pu.shape[1] != 24:
             raise ProblemConfigError(f"scenarios.load_pu must be (n_scenarios, 24), got {load_pu.shape}")
@@ -535,13 +693,28 @@ class DGEVCSPlanning(ChunkedEvaluation, Problem):
 
     # ------------------------------------------------------------------ lower level and power flow
     def _signal_references(self) -> NDArray[np.float64]:
-        """``(F1, F2, F3, F4)`` references of eq. (20)'s normalisation: ``norm_ref`` when given, else
-        :meth:`reference_values` computed once with the ``"owner_price"`` lower level (which needs
-        no references itself)."""
-        if self._norm_ref_given is not None:
-            return self._norm_ref_given
+        """``(F_l1, F2, F3, F4)`` references of eq. (20)'s normalisation.
+
+        ``F_l1`` is eq. (21)'s reference: the best yearly ``operating_profit`` (eq. (21) summed over
+        the year: F1 WITHOUT the investment ``C_inv``, which eq. (21) does not contain) over the
+        fixed reference population of :meth:`reference_values`, evaluated with the
+        ``"owner_price"`` lower level (which needs no references itself), always -- ``norm_ref``'s
+        F1 includes the investment and is not used here. ``F2``-``F4``: ``norm_ref`` when given, else
+        the same reference population's best values.
+        """
         if self._signal_ref is None:
-            self._signal_ref = self._reference_values("owner_price")
+            vals = self._reference_population("owner_price")
+            ref = np.array(
+                [
+                    vals["operating_profit"].max(),
+                    vals["voltage_quality"].max(),
+                    vals["load_fluctuation"].min(),
+                    vals["charging_satisfaction"].max(),
+                ]
+            )
+            if self._norm_ref_given is not None:
+                ref[1:] = self._norm_ref_given[1:]
+            self._signal_ref = ref
         return self._signal_ref
 
     def lower_level_signal(
@@ -574,13 +747,13 @@ class DGEVCSPlanning(ChunkedEvaluation, Problem):
         u = cfg.unit_kw
         w = np.zeros((n, self.n_wind)) if wind_units is None else wind_units
         p = np.zeros((n, self.n_pv)) if pv_units is None else pv_units
-        f1_ref, _, f3_ref, f4_ref = self._signal_references()
-        if not (f1_ref > 0 and f3_ref > 0 and f4_ref > 0):
+        f21_ref, _, f3_ref, f4_ref = self._signal_references()
+        if not (f21_ref > 0 and f3_ref > 0 and f4_ref > 0):
             raise ProblemConfigError(
-                f"eq. (20) needs positive references F1, F3, F4 for its normalisation, got "
-                f"{f1_ref}, {f3_ref}, {f4_ref}: pass norm_ref or use lower_level='owner_price'"
+                f"eq. (20) needs positive references F_l1 (eq. 21), F3, F4 for its normalisation, got "
+                f"{f21_ref}, {f3_ref}, {f4_ref}: pass norm_ref or use lower_level='owner_price'"
             )
-        w1, w2, w3, w4 = cfg.weights
+        w1, w2, w3, w4 = self.lower_weights  # Config003.lower_weights (scheme 3: (1, 0, 0, 0))
         # 003 eq. (13) without the V2G group: load - DG + the plug-and-charge load the stations serve.
         load_kw = self._load_pu * self.net.p_kw.sum()  # (S, 24)
         dg_kw = (w.sum(1) * u)[:, None, None] * self._wind_pu + (p.sum(1) * u)[:, None, None] * self._pv_pu
@@ -590,7 +763,9 @@ class DGEVCSPlanning(ChunkedEvaluation, Problem):
         f3 = np.maximum(p_e.std(axis=-1, keepdims=True), 1e-6)
         # d f*_3 / d P_c(t), f*_3 = F3_ref / F3 and eq. (23): d F3 / d P(t) = (P_e(t) - P_ave) / (24 F3).
         d3 = -f3_ref * dev / (24.0 * f3**3)
-        f1_day = f1_ref / cfg.days_per_year  # eq. (21) is one typical day's profit
+        # eq. (21) is one typical day's operating profit (no investment term): its reference is the
+        # reference population's best yearly operating profit / 365 (see _signal_references)
+        f1_day = f21_ref / cfg.days_per_year
         # eq. (5) in eq. (21): the company sells c_e, buys c_i (eq. (10): e_EV per kWh charged) ...
         d1_ch = (self._c_ev - self._c_purchase + cfg.ev_env_value_cny_kwh) / f1_day
         # ... and per kWh discharged saves c_i and pays c_f + c_b.
@@ -605,14 +780,15 @@ class DGEVCSPlanning(ChunkedEvaluation, Problem):
         g_dis = w1 * d1_dis - grid  # eq. (20): d f_L / d P_d(t) (discharge lowers P_e)
         price_charge = -scale * g_ch
         value_discharge = scale * g_dis
-        # 003 section 6.2: V2G discharges at the peak. Below the day's mean load a linearised F3 would
-        # pay for burning energy in round trips inside the valley; no discharge there.
-        off_peak = dev <= 0.0
-        worst = 10.0 * (  # per candidate, so that a candidate's schedule never depends on the others
-            np.abs(price_charge).max(axis=(1, 2), keepdims=True)
-            + np.abs(value_discharge).max(axis=(1, 2), keepdims=True)
-        )
-        value_discharge = np.where(off_peak, -worst, value_discharge)
+        if cfg.discharge_above_mean_only:
+            # Optional, NOT in 003 (Config003.discharge_above_mean_only, off by default): no discharge
+            # where the day's equivalent load is at or below its mean (a linearised F3 may otherwise
+            # pay for round trips inside the valley).
+            worst = 10.0 * (  # per candidate, so that a candidate's schedule never depends on the others
+                np.abs(price_charge).max(axis=(1, 2), keepdims=True)
+                + np.abs(value_discharge).max(axis=(1, 2), keepdims=True)
+            )
+            value_discharge = np.where(dev <= 0.0, -worst, value_discharge)
         return price_charge[:, :, None, :], value_discharge[:, :, None, :]
 
     def lower_level(
@@ -639,32 +815,53 @@ class DGEVCSPlanning(ChunkedEvaluation, Problem):
         penalty = np.maximum(dispatch.PENALTY_CNY_KWH, 10.0 * top)
         return self._dispatch(self.fleet_model, cap_kw, pc, vd, penalty_cny_kwh=penalty)
 
+    def _site_dg_kw(self, w: NDArray[np.float64], p: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Available output of every DG site, ``(n, n_scenarios, 24, n_wind + n_pv)`` kW (eqs. (1)-(2))."""
+        u = self.config.unit_kw
+        return np.concatenate(
+            [
+                (w * u)[:, None, None, :] * self._wind_pu[None, :, :, None],
+                (p * u)[:, None, None, :] * self._pv_pu[None, :, :, None],
+            ],
+            axis=-1,
+        )
+
+    def _injections(
+        self, X: NDArray[np.float64], ev_net_kw: NDArray[np.float64] | None
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """``(p_kw, q_kvar, dg_available_kw, dg_used_kw)``: bus injections and per-site DG output."""
+        from grid.curtailment import export_curtailment
+
+        net = self.net
+        X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+        w, p, cap = self._split(X)
+        if ev_net_kw is None:
+            ev_net_kw = self.lower_level(cap, w, p).p_net_kw
+        ev_onehot = np.zeros((self.n_evcs, net.n_bus))
+        np.add.at(ev_onehot, (np.arange(self.n_evcs), self._evcs_idx), 1.0)
+        # demand per bus without DG: load + the stations' net EV demand, (n, S, 24, n_bus)
+        demand = self._load_pu[None, :, :, None] * net.p_kw + np.einsum("cskt,kb->cstb", ev_net_kw, ev_onehot)
+        avail = self._site_dg_kw(w, p)
+        # 003 table 7 counts the DG the feeder consumes: what would flow back through the substation
+        # beyond Config003.export_limit_kw is curtailed (grid.curtailment: lossless balance,
+        # proportional to every site's output), before the one power flow.
+        used = avail - export_curtailment(demand, avail, self.config.export_limit_kw)
+        dg_onehot = np.zeros((self.n_wind + self.n_pv, net.n_bus))
+        np.add.at(dg_onehot, (np.arange(self.n_wind + self.n_pv), np.r_[self._wind_idx, self._pv_idx]), 1.0)
+        p_kw = demand - np.einsum("cstk,kb->cstb", used, dg_onehot)
+        q_kvar = np.broadcast_to(self._load_pu[None, :, :, None] * net.q_kvar, p_kw.shape)
+        return p_kw, q_kvar, avail, used
+
     def injections(
         self, X: NDArray[np.float64], ev_net_kw: NDArray[np.float64] | None = None
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Net demand per bus (kW, kvar), ``(n_candidates, n_scenarios, 24, n_bus)``, internal order.
 
         ``ev_net_kw`` is the stations' net demand ``(n_candidates, n_scenarios or 1, n_evcs, 24)``;
-        computed by :meth:`lower_level` when not given.
+        computed by :meth:`lower_level` when not given. DG output is what the feeder consumes (after
+        the curtailment of ``Config003.export_limit_kw``, :mod:`grid.curtailment`).
         """
-        net = self.net
-        X = np.atleast_2d(np.asarray(X, dtype=np.float64))
-        w, p, cap = self._split(X)
-        u = self.config.unit_kw
-        if ev_net_kw is None:
-            ev_net_kw = self.lower_level(cap, w, p).p_net_kw
-        wind_bus = bus_matrix(np.broadcast_to(self._wind_idx, w.shape), w * u, net.n_bus)  # (n, n_bus)
-        pv_bus = bus_matrix(np.broadcast_to(self._pv_idx, p.shape), p * u, net.n_bus)
-        onehot = np.zeros((self.n_evcs, net.n_bus))
-        np.add.at(onehot, (np.arange(self.n_evcs), self._evcs_idx), 1.0)
-        ev_bus = np.einsum("cskt,kb->cstb", ev_net_kw, onehot)  # (n, S or 1, 24, n_bus)
-        p_kw = (
-            self._load_pu[None, :, :, None] * net.p_kw
-            - self._wind_pu[None, :, :, None] * wind_bus[:, None, None, :]
-            - self._pv_pu[None, :, :, None] * pv_bus[:, None, None, :]
-            + ev_bus
-        )
-        q_kvar = np.broadcast_to(self._load_pu[None, :, :, None] * net.q_kvar, p_kw.shape)
+        p_kw, q_kvar, _, _ = self._injections(X, ev_net_kw)
         return p_kw, q_kvar
 
     # ------------------------------------------------------------------ the model
@@ -677,7 +874,10 @@ class DGEVCSPlanning(ChunkedEvaluation, Problem):
         kW, ``charging_satisfaction`` pu); table 5's profit parts in CNY/yr (``sale``,
         ``ev_revenue``, ``purchase``, ``investment``, ``om``, ``subsidy``, ``loss_cost``,
         ``environment``); table 6's ``completion`` (share) and ``unit_charging_cost`` (CNY/kWh);
-        table 7's ``dg_energy_mwh`` and ``ev_energy_mwh`` (per year); ``dg_kw``, ``evcs_kw``;
+        table 7's ``dg_energy_mwh`` (consumed DG) and ``ev_energy_mwh`` (per year) and
+        ``curtailed_mwh`` (DG not consumed, :mod:`grid.curtailment`); ``operating_profit`` (eq. (21)
+        over the year: profit plus investment); ``converter_excess_mwh`` and
+        ``same_hour_cycling_mwh`` (station converters, module docstring); ``dg_kw``, ``evcs_kw``;
         ``loss_mwh``, ``vmin_pu``, ``vmax_pu``, ``unserved_mwh``, ``unserved_share`` (of the desired
         charge), ``pf_failed`` (share) and ``discharge_mwh`` (V2G, per year). ``lower_level``
         overrides the problem's lower-level objective.
@@ -692,14 +892,17 @@ class DGEVCSPlanning(ChunkedEvaluation, Problem):
         disp = self.lower_level(cap, w, p, lower_level)
         p_ch = disp.p_ch_kw  # (n, S or 1, K, 24): per day with eq20, one for all days with owner_price
         p_dis = disp.p_dis_kw
-        p_kw, q_kvar = self.injections(X, p_ch - p_dis)
+        p_kw, q_kvar, dg_avail, dg_used = self._injections(X, p_ch - p_dis)
         res = solve(self.net, p_kw, q_kvar, tol=self.tol)  # the one power-flow call: (n, S, 24, n_bus)
 
         T = self.days_per_scenario  # T_l, days per year
         frac = T / cfg.days_per_year
         load_kw = self._load_pu * self.net.p_kw.sum()  # P_L (S, 24)
-        wind_kw = (w.sum(1) * u)[:, None, None] * self._wind_pu  # P_DWG (n, S, 24)
-        pv_kw = (p.sum(1) * u)[:, None, None] * self._pv_pu  # P_PV
+        # P_DWG, P_PV (n, S, 24): the DG the feeder consumes (003 table 7), after curtailment; eqs.
+        # (5), (6), (8), (10) and (13) all count consumed DG only (curtailed energy earns nothing).
+        wind_kw = dg_used[..., : self.n_wind].sum(-1)
+        pv_kw = dg_used[..., self.n_wind :].sum(-1)
+        curtailed_kw = (dg_avail - dg_used).sum(-1)
         ch = p_ch.sum(2)  # P^c_EV (n, S or 1, 24)
         dis = p_dis.sum(2)  # P^d_EV
 
@@ -760,7 +963,16 @@ class DGEVCSPlanning(ChunkedEvaluation, Problem):
 
         out["dg_kw"] = (w.sum(1) + p.sum(1)) * u
         out["evcs_kw"] = cap.sum(1)
-        out["dg_energy_mwh"] = year(wind_kw + pv_kw) / 1000.0
+        out["dg_energy_mwh"] = year(wind_kw + pv_kw) / 1000.0  # consumed (table 7)
+        out["curtailed_mwh"] = year(curtailed_kw) / 1000.0  # not consumed (grid.curtailment)
+        # eq. (21) summed over the year: the lower level's profit, without the investment
+        out["operating_profit"] = out["profit"] + out["investment"]
+        # A station's converters (reading: charge + discharge <= its kW in every hour) -- the
+        # dispatcher caps the two separately, so report what exceeds the shared rating and the energy
+        # a station charges and discharges in the same hour.
+        both = p_ch + p_dis  # (n, S or 1, K, 24)
+        out["converter_excess_mwh"] = year(np.maximum(both - cap[:, None, :, None], 0.0).sum(2)) / 1000.0
+        out["same_hour_cycling_mwh"] = year(np.minimum(p_ch, p_dis).sum(2)) / 1000.0
         out["ev_energy_mwh"] = year(ch) / 1000.0
         out["loss_mwh"] = year(loss) / 1000.0
         out["discharge_mwh"] = year(dis) / 1000.0
@@ -786,9 +998,14 @@ class DGEVCSPlanning(ChunkedEvaluation, Problem):
             self._norm_ref = self._reference_values(None)
         return self._norm_ref
 
-    def _reference_values(self, lower_level: str | None) -> NDArray[np.float64]:
+    def _reference_population(self, lower_level: str | None) -> dict[str, NDArray[np.float64]]:
+        """:meth:`compute` of the fixed reference population (every variable at 0, 1/4, ..., 1 of its
+        range)."""
         fr = np.linspace(0.0, 1.0, 5)[:, None]
-        vals = self.compute(self.xl + fr * (self.xu - self.xl), lower_level)
+        return self.compute(self.xl + fr * (self.xu - self.xl), lower_level)
+
+    def _reference_values(self, lower_level: str | None) -> NDArray[np.float64]:
+        vals = self._reference_population(lower_level)
         return np.array(
             [
                 vals["profit"].max(),

@@ -17,6 +17,9 @@ breakdowns of tables 5-7), and one plan is chosen the way 003 chooses it:
   function in the optimisation process"). Table 4's index of all three schemes uses the same
   extremes, so the schemes are compared on one scale.
 
+A problem label with a third part, ``s1c_ieee33_<setting>`` (the sensitivity campaign
+``sensitivity_ieee33.toml``), is reported as its own case ``ieee33 [<setting>]``, beside 003's values.
+
 ``--out FILE`` also writes the Markdown.
 """
 
@@ -227,7 +230,10 @@ def fronts(results_dir: Path) -> dict[tuple[str, int, str, str], pd.DataFrame]:
         vals["front_size"] = len(front)
         objs = list(prob.objective_names)
         variant = "profit" if objs == ["profit"] else "index" if objs == ["composite"] else "4-obj"
-        out[(prob.net.name, int(params.get("scheme", 1)), variant, algo)] = vals
+        # a label "s1c_ieee33_<setting>" (e.g. the sensitivity campaign's) is its own case column
+        setting = _label.split("_", 2)[2] if _label.count("_") >= 2 else ""
+        case = f"{prob.net.name} [{setting}]" if setting else prob.net.name
+        out[(case, int(params.get("scheme", 1)), variant, algo)] = vals
     return out
 
 
@@ -365,6 +371,7 @@ TABLES: list[tuple[str, list[tuple[str, str, int]]]] = [
             ("dg_energy_mwh", "Consumption of DG", 0),
             ("ev_energy_mwh", "Total acceptance of charging load", 0),
             ("discharge_mwh", "V2G discharge (003 does not print it)", 0),
+            ("curtailed_mwh", "Curtailed DG, not consumed (003 does not print it)", 0),
         ],
     ),
 ]
@@ -375,7 +382,7 @@ def report(results_dir: Path) -> str:
     allc = choose(results_dir)
     parts = [f"# 003 tables from `{results_dir}`", ""]
     for case, chosen_case in allc.groupby("case"):
-        pub = PUBLISHED.get(case, {})
+        pub = PUBLISHED.get(str(case).split(" [")[0], {})
         paper = _paper_rows(chosen_case)
         how = ", ".join(f"scheme {r.scheme}: {r.algorithm} ({r.variant})" for r in paper.itertuples())
         parts.append(f"## {case}: I-HSPSO (the paper's algorithm; {how})")
@@ -397,6 +404,7 @@ def report(results_dir: Path) -> str:
             "load_fluctuation",
             "charging_satisfaction",
             "discharge_mwh",
+            "curtailed_mwh",
             "composite",
             "dg_kw",
             "evcs_kw",

@@ -28,5 +28,6 @@ def test_tables_report_prints_ours_beside_003(tmp_path):
         assert title in md
     # 003's published IEEE 33 investment of scheme 1 (table 5) stands beside ours
     assert "422.985" in md
+    assert "| Curtailed DG, not consumed (003 does not print it) |" in md  # table 7's layout
     assert "003's qualitative findings on these plans:" in md
     assert len(re.findall(r"- scheme [13] has", md)) >= 4

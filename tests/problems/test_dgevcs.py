@@ -292,15 +292,15 @@ def test_config_overrides_and_bad_configuration():
     prob = DGEVCSPlanning("ieee33", scenarios=_Days(), config={"evcs_max_kw": 800.0, "alpha": [0.5, 0.5]})
     assert prob.xu[-1] == 800.0 and prob.config.alpha == (0.5, 0.5)
     assert replace(Config003(), discount_rate=0.05).crf == pytest.approx(capital_recovery_factor(0.05, 20))
-    with pytest.raises(ProblemConfigError):
+    with pytest.raises(ProblemConfigError, match=r"unknown Config003 field\(s\): \['no_such_field'\]"):
         DGEVCSPlanning("ieee33", scenarios=_Days(), config={"no_such_field": 1})
-    with pytest.raises(ProblemConfigError):
+    with pytest.raises(ProblemConfigError, match="scheme must be 1, 2 or 3 .*got 4"):
         DGEVCSPlanning("ieee33", scenarios=_Days(), scheme=4)
-    with pytest.raises(ProblemConfigError):
+    with pytest.raises(ProblemConfigError, match=r"objectives must be distinct .*got \['profit', 'cost'\]"):
         DGEVCSPlanning("ieee33", scenarios=_Days(), objectives=["profit", "cost"])
-    with pytest.raises(ProblemConfigError):
+    with pytest.raises(ProblemConfigError, match="evcs_buses contains the slack bus 1"):
         DGEVCSPlanning("ieee33", scenarios=_Days(), evcs_buses=[1, 4])  # the slack
-    with pytest.raises(ProblemConfigError):
+    with pytest.raises(ProblemConfigError, match="need v_min_pu < v_rated_pu < v_max_pu, got 1.0"):
         Config003(v_min_pu=1.0)
 
 
@@ -431,5 +431,5 @@ def test_lenient_charge_first_reading_discharges_more(eq20_runs, year_days):
     strict = probs["eq20"].lower_level(*_units_and_cap(probs["eq20"], x))
     loose = lenient.lower_level(*_units_and_cap(lenient, x))
     assert loose.p_dis_kw[..., 18:23].sum() > 2.0 * strict.p_dis_kw[..., 18:23].sum() > 0.0
-    with pytest.raises(ProblemConfigError):
+    with pytest.raises(ProblemConfigError, match="lower_level must be 'eq20' or 'owner_price'"):
         DGEVCSPlanning("ieee33", scenarios=_Days(), lower_level="company")

@@ -140,7 +140,8 @@ def test_quickstart_ends_with_the_report_path(tmp_path, capsys):
         (body,) = [b for t, b in sections.items() if t.startswith(f"Problem {p.label} ")]
         algos = {s.algorithm.label for s in cfg.runs() if s.problem.label == p.label}
         assert len(algos) == 3 and all(f"<td>{a}</td>" in body for a in algos)
-    # I-HSPSO's best over three 60-generation runs is near the 71.46 kW optimum (README, dg_siting.py)
+    # I-HSPSO's best over three 60-generation runs is near the 71.46 kW optimum (README, dg_siting.py):
+    # measured 71.457 for GA, PSO and I-HSPSO alike; after 2 generations they stand at 77.6-81.7 kW
     res = pd.read_parquet(tmp_path / "qs" / "results.parquet")
     best = res[(res.problem == "dg3_loss") & (res.indicator == "best")].groupby("algorithm").value.min()
     assert 71.45 <= best["ihspso"] <= 75.0 and (best >= 71.45).all()

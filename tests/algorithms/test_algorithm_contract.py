@@ -239,7 +239,7 @@ def test_algorithms_registry_names_and_plain_keywords():
     ],
 )
 def test_bad_configuration_is_a_named_error(ctor, kw):
-    with pytest.raises(AlgorithmConfigError):
+    with pytest.raises(AlgorithmConfigError, match=next(iter(kw)).replace("_", "[_ ]")):  # names the param
         ctor(**kw)
 
 

@@ -21,7 +21,7 @@ def test_same_seed_same_fleet_different_seed_differs():
 
 
 def test_sampler_needs_generator():
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="sample_fleet needs a numpy.random.Generator, got int"):
         ev.sample_fleet(ev.fleet_003(), 1)
 
 
@@ -154,5 +154,5 @@ def test_bad_specs():
         ev.VehicleType("x", 32, 7, 0.9, 0.9, 0.2, 0.5, ev.fixed(9), ev.fixed(17), ev.fixed(0.3))
     with pytest.raises(ev.FleetError, match="departure equals arrival"):
         ev.VehicleType("x", 32, 7, 0.9, 0.2, 0.9, 0.5, ev.fixed(9), ev.fixed(33), ev.fixed(0.3))
-    with pytest.raises(ev.FleetError):
+    with pytest.raises(ev.FleetError, match="upper bound 1.0 below lower bound 2.0"):
         ev.uniform(2.0, 1.0)

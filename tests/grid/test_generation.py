@@ -25,10 +25,10 @@ def test_curves_broadcast_over_batches():
 
 @pytest.mark.parametrize("speeds", [(13.5, 3.0, 20.0), (3.0, 25.0, 20.0), (-1.0, 3.0, 4.0)])
 def test_bad_turbine(speeds):
-    with pytest.raises(GenerationError):
+    with pytest.raises(GenerationError, match="wind speeds must satisfy 0 <= cut_in < rated <= cut_out"):
         WindTurbine(*speeds)
 
 
 def test_bad_rating():
-    with pytest.raises(GenerationError):
+    with pytest.raises(GenerationError, match="rated irradiance must be positive, got 0.0"):
         pv_power_pu(1.0, rated_irradiance_w_m2=0.0)

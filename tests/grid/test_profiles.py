@@ -86,7 +86,7 @@ def test_synthetic_year_is_labelled_and_seeded():
     b = profiles.synthetic_year(np.random.default_rng(1))
     assert "synthetic" in a.source
     np.testing.assert_array_equal(a.wind_speed_m_s, b.wind_speed_m_s)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="synthetic_year needs a numpy.random.Generator, got int"):
         profiles.synthetic_year(1)
 
 

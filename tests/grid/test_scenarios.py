@@ -103,7 +103,7 @@ def test_scenario_set_validation():
         ScenarioSet("x", "s", z[:, :23], z, z, [0.5, 0.5])
     with pytest.raises(ScenarioError, match="negative"):
         ScenarioSet("x", "s", -np.ones((2, 24)), z, z, [0.5, 0.5])
-    with pytest.raises(ScenarioError):
+    with pytest.raises(ScenarioError, match=r"Kendall's tau must lie in \(-1, 1\), got 1.0"):
         scenarios.frank_theta_from_tau(1.0)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="typical_days needs a numpy.random.Generator, got int"):
         scenarios.typical_days(profiles.synthetic_year(np.random.default_rng(0)), 0)

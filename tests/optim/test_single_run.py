@@ -21,10 +21,39 @@ def test_record_contents():
     assert list(h["n_gen"]) == list(range(1, 7))
     assert list(h["n_eval"]) == [20 * g for g in range(1, 7)]
     assert {"feasible_share", "best_f0", "best_f1", "hv", "igd"} <= set(h.columns)
-    assert (np.diff(h["igd"]) <= 1e-12).sum() >= 1  # igd is tracked
     last = rec.fronts[rec.fronts["n_gen"] == 6][["f0", "f1"]].to_numpy()
     np.testing.assert_array_equal(np.sort(last, axis=0), np.sort(rec.F, axis=0))
     assert rec.versions["pymoo"].startswith("0.6")
+
+
+def test_history_equals_pymoo_on_the_stored_fronts_and_improves():
+    """Each generation's ``igd``/``hv`` is pymoo's, on that generation's stored front, over the true front.
+
+    zdt1's true front spans [0, 1] in both objectives, so the normalisation is the identity.
+    """
+    from pymoo.indicators.hv import HV
+    from pymoo.indicators.igd import IGD
+
+    from optim.registry import make_problem
+
+    rec = run("zdt1", "pymoo_nsga2", {"n_gen": 25}, seed=3, **ZDT)
+    pf = make_problem("zdt1", n_var=5).pareto_front()
+    h = rec.history.set_index("n_gen")
+    assert list(h.index) == list(range(1, 26))
+    for g, fr in rec.fronts.groupby("n_gen"):
+        F = fr[["f0", "f1"]].to_numpy()
+        assert h.loc[g, "igd"] == pytest.approx(IGD(pf)(F), rel=1e-12)
+        inside = F[(F < 1.1).all(axis=1)]              # points beyond the reference point add nothing
+        hv = HV(ref_point=np.array([1.1, 1.1]))(inside) if len(inside) else 0.0
+        assert h.loc[g, "hv"] == pytest.approx(hv, rel=1e-12, abs=1e-15)
+    # and it improves: 25 generations of NSGA-II take zdt1 (n_var 5) from a random population far
+    # from the front (IGD 2.3, HV 0: nothing inside the 1.1 box) to near it (measured for seed 3:
+    # IGD 0.13, HV 0.64 of the true front's 0.87); the bounds below leave a wide margin
+    assert h["igd"].iloc[-1] < 0.5 * h["igd"].iloc[0]
+    assert h["hv"].iloc[-1] > 0.3 > h["hv"].iloc[0]
+    assert h["igd"].nunique() > 5
+    last = rec.fronts[rec.fronts["n_gen"] == 25][["f0", "f1"]].to_numpy()
+    np.testing.assert_array_equal(np.sort(last, axis=0), np.sort(rec.F, axis=0))
 
 
 def test_same_seed_same_record_other_seed_differs():

@@ -231,7 +231,7 @@ def test_int_mask_marks_the_site_variables():
     ],
 )
 def test_bad_configuration_raises_a_named_error(kwargs):
-    with pytest.raises(ProblemConfigError):
+    with pytest.raises(ProblemConfigError, match=next(iter(kwargs)).removesuffix("s")):  # names the parameter
         DGSiting("ieee33", **kwargs)
 
 
@@ -242,7 +242,7 @@ def test_typical_days_by_name_for_campaign_files():
     assert prob.objective_units == ["kWh/day", "pu"]
     F, G = _eval(prob, prob.encode([14, 30], [800.0, 800.0]))
     assert 0 < F[0, 0] < 24 * 202.68 and np.isfinite(G).all()
-    with pytest.raises(ProblemConfigError):
+    with pytest.raises(ProblemConfigError, match="must be a ScenarioSet or 'typical_days', got 'winter'"):
         DGSiting("ieee33", scenarios="winter")
 
 

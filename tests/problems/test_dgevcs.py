@@ -297,15 +297,15 @@ def test_config_overrides_and_bad_configuration():
     prob = DGEVCSPlanning("ieee33", scenarios=_Days(), config={"evcs_max_kw": 800.0, "alpha": [0.5, 0.5]})
     assert prob.xu[-1] == 800.0 and prob.config.alpha == (0.5, 0.5)
     assert replace(Config003(), discount_rate=0.05).crf == pytest.approx(capital_recovery_factor(0.05, 20))
-    with pytest.raises(ProblemConfigError):
+    with pytest.raises(ProblemConfigError, match=r"unknown Config003 field\(s\): \['no_such_field'\]"):
         DGEVCSPlanning("ieee33", scenarios=_Days(), config={"no_such_field": 1})
-    with pytest.raises(ProblemConfigError):
+    with pytest.raises(ProblemConfigError, match="scheme must be 1, 2 or 3 .*got 4"):
         DGEVCSPlanning("ieee33", scenarios=_Days(), scheme=4)
-    with pytest.raises(ProblemConfigError):
+    with pytest.raises(ProblemConfigError, match=r"objectives must be distinct .*got \['profit', 'cost'\]"):
         DGEVCSPlanning("ieee33", scenarios=_Days(), objectives=["profit", "cost"])
-    with pytest.raises(ProblemConfigError):
+    with pytest.raises(ProblemConfigError, match="evcs_buses contains the slack bus 1"):
         DGEVCSPlanning("ieee33", scenarios=_Days(), evcs_buses=[1, 4])  # the slack
-    with pytest.raises(ProblemConfigError):
+    with pytest.raises(ProblemConfigError, match="need v_min_pu < v_rated_pu < v_max_pu, got 1.0"):
         Config003(v_min_pu=1.0)
 
 
@@ -320,7 +320,10 @@ def test_default_typical_days_are_four_days_over_a_year():
 def test_unserved_charge_constraint_is_off_by_default_and_binds_when_asked(scheme2):
     x = scheme2.encode([0, 0, 0], [0, 0, 0], [100.0] * 5)[None]  # stations far too small
     v = scheme2.compute(x)
-    assert v["unserved_share"][0] > 0.2
+    # closed form: 5 x 100 kW charging around the clock deliver at most 0.5 MW x 8760 h a year, so at
+    # least 1 - 4380 MWh / (fleet demand) of the demand is unserved (measured 0.63; bound 0.38 here)
+    demand_mwh = v["ev_energy_mwh"][0] + v["unserved_mwh"][0]
+    assert v["unserved_share"][0] >= 1.0 - 0.5 * 8760.0 / demand_mwh > 0.2
     col = scheme2.constraint_names.index("ev_unserved")
     _, G = scheme2.evaluate(x, return_values_of=["F", "G"])
     assert G[0, col] < 0
@@ -360,6 +363,8 @@ def test_eq20_v2g_discharges_at_the_evening_peak_and_owner_prices_never_do(eq20_
     dis_kwh = disp.p_dis_kw[0].sum(1)  # (S, 24), kWh per hour and typical day
     assert dis_kwh.shape == (len(prob.days_per_scenario), 24)
     evening = dis_kwh[:, 18:23].sum(1) @ prob.days_per_scenario / 365  # kWh on a mean day
+    # 003 gives no figure for the evening discharge, only that V2G discharges at the peak: the bound
+    # asks for a real discharge (measured 81.6 kWh on a mean day), not for its size
     assert evening > 10.0
     owner = probs["owner"].lower_level(*_units_and_cap(prob, x))
     assert owner.p_dis_kw.max() == 0.0  # the former behaviour: no discharge under 002's hours
@@ -372,7 +377,9 @@ def test_eq20_lowers_load_fluctuation_below_owner_prices_and_plug_and_charge(eq2
     v = {k: p.compute(x) for k, p in probs.items()}
     # 003 section 6.2: V2G (scheme 1) flattens the load against plug-and-charge (scheme 2) ...
     assert v["eq20"]["load_fluctuation"][0] < v["owner"]["load_fluctuation"][0]
-    assert v["eq20"]["load_fluctuation"][0] < 0.8 * v["plug"]["load_fluctuation"][0]
+    # at least as much as in 003 table 4 (scheme 1 504.026 kW against scheme 2 530.489 kW, each its
+    # own optimised plan); here one plan under both rules, measured 542.5 against 1133.0 kW
+    assert v["eq20"]["load_fluctuation"][0] < 504.026 / 530.489 * v["plug"]["load_fluctuation"][0]
     # ... and gives users a higher charging satisfaction
     assert v["eq20"]["charging_satisfaction"][0] > v["plug"]["charging_satisfaction"][0]
     assert v["eq20"]["completion"][0] > v["plug"]["completion"][0]
@@ -431,8 +438,10 @@ def test_lenient_charge_first_reading_discharges_more(eq20_runs, year_days):
     lenient = DGEVCSPlanning("ieee33", scheme=1, scenarios=year_days, config={"charge_first": False})
     strict = probs["eq20"].lower_level(*_units_and_cap(probs["eq20"], x))
     loose = lenient.lower_level(*_units_and_cap(lenient, x))
+    # no published figure: the charge-first reading holds discharge back until the charging need is
+    # covered, so the lenient reading discharges more at the peak (measured 26x; bound: twice)
     assert loose.p_dis_kw[..., 18:23].sum() > 2.0 * strict.p_dis_kw[..., 18:23].sum() > 0.0
-    with pytest.raises(ProblemConfigError):
+    with pytest.raises(ProblemConfigError, match="lower_level must be 'eq20' or 'owner_price'"):
         DGEVCSPlanning("ieee33", scenarios=_Days(), lower_level="company")
 
 

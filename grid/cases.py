@@ -18,8 +18,8 @@ from collections.abc import Callable
 from functools import cache
 from importlib.resources import files
 
-from .errors import UnknownCaseError
 from .dss import read_dss
+from .errors import UnknownCaseError
 from .io import read_csv
 from .network import Network
 
@@ -52,7 +52,10 @@ def _ieee34() -> Network:
     ratio with everything referred to 24.9 kV. Line charging is kept (half at each end).
     """
     return read_dss(
-        _DATA / "opendss" / "ieee34" / "ieee34_fixed_taps.dss", slack_bus="800", slack_va_deg=0.0, name="ieee34"
+        _DATA / "opendss" / "ieee34" / "ieee34_fixed_taps.dss",
+        slack_bus="800",
+        slack_va_deg=0.0,
+        name="ieee34",
     )
 
 
@@ -80,8 +83,8 @@ CASES: dict[str, Callable[[], Network]] = {
     "ieee123": _ieee123,
 }
 
-_ALIASES = {"case33bw": "ieee33", "33": "ieee33", "ieee69": "pge69", "case69": "pge69", "69": "pge69", "34": "ieee34",
-            "123": "ieee123"}
+_ALIASES = {"case33bw": "ieee33", "33": "ieee33", "ieee69": "pge69", "case69": "pge69", "69": "pge69",
+            "34": "ieee34", "123": "ieee123"}
 
 
 def names() -> list[str]:

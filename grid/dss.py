@@ -403,7 +403,8 @@ class _Interpreter:
                 opt = (k or v).lower()
                 if opt not in _IGNORED_SET:
                     raise DssUnsupportedError(
-                        f"Set option {opt!r} is not supported (it may change the network)", file=file, line=line
+                        f"Set option {opt!r} is not supported (it may change the network)",
+                        file=file, line=line,
                     )
         elif verb in ("open", "close"):
             if not rest:
@@ -437,7 +438,8 @@ class _Interpreter:
         return cwd
 
     def _find(self, cls: str, name: str, file: str, line: int) -> _Element:
-        if cls in ("circuit", "vsource") and self.circuit is not None and name in (self.circuit.get("_circuit"), "source"):
+        circ = self.circuit
+        if cls in ("circuit", "vsource") and circ is not None and name in (circ.get("_circuit"), "source"):
             return self.circuit
         el = self.elements.get((cls, name))
         if el is None:
@@ -454,7 +456,9 @@ class _Interpreter:
                 )
             key = k.lower()
             if key not in allowed:
-                raise DssUnsupportedError(f"{el.label}: property {k!r} is not supported", file=file, line=line)
+                raise DssUnsupportedError(
+                    f"{el.label}: property {k!r} is not supported", file=file, line=line
+                )
             if key == "like":
                 src = self._find(el.cls, v.lower(), file, line)
                 for pk, pv in src.props.items():
@@ -528,7 +532,9 @@ def _matrix(el: _Element, key: str, n: int) -> np.ndarray | None:
     elif len(vals) == 1 and len(vals[0]) == n * n:
         m[:] = np.reshape(vals[0], (n, n))
     else:
-        raise _err(DssSyntaxError, el, f"{key} is not a {n}x{n} matrix (full or lower triangle): {p.value}", key)
+        raise _err(
+            DssSyntaxError, el, f"{key} is not a {n}x{n} matrix (full or lower triangle): {p.value}", key
+        )
     return m
 
 
@@ -577,15 +583,16 @@ def _impedance_of(el: _Element, n: int, *, switch_defaults: bool) -> _LineZ | No
     rm = _matrix(el, "rmatrix", n)
     xm = _matrix(el, "xmatrix", n)
     if (rm is None) != (xm is None):
-        raise _err(DssUnsupportedError, el, "give both rmatrix and xmatrix, or neither", "rmatrix" if rm is not None else "xmatrix")
+        key = "rmatrix" if rm is not None else "xmatrix"
+        raise _err(DssUnsupportedError, el, "give both rmatrix and xmatrix, or neither", key)
     if rm is not None:
         rs, rmu = _means(rm)
         xs, xmu = _means(xm)
         cmat = _matrix(el, "cmatrix", n)
         if cmat is None:  # OpenDSS keeps its default capacitance unless c1/c0 or cmatrix is given
             seq = _seq_to_phase(el, switch_defaults)
-            cs, cmu = (seq[2], seq[3]) if seq is not None else (
-                (2 * _SEQ_DEFAULTS["c1"] + _SEQ_DEFAULTS["c0"]) / 3, (_SEQ_DEFAULTS["c0"] - _SEQ_DEFAULTS["c1"]) / 3)
+            c1, c0 = _SEQ_DEFAULTS["c1"], _SEQ_DEFAULTS["c0"]
+            cs, cmu = (seq[2], seq[3]) if seq is not None else ((2 * c1 + c0) / 3, (c0 - c1) / 3)
         else:
             cs, cmu = _means(cmat)
         return _LineZ(complex(rs, xs), complex(rmu, xmu), cs, cmu, units, normamps)
@@ -736,7 +743,9 @@ def _build(
             adj.setdefault(br.a, []).append((k, br.b))
             adj.setdefault(br.b, []).append((k, br.a))
     if source_bus not in adj:
-        raise _err(DssDisconnectedError, src, f"the source bus {source_bus!r} has no line or transformer", "bus1")
+        raise _err(
+            DssDisconnectedError, src, f"the source bus {source_bus!r} has no line or transformer", "bus1"
+        )
     parent: dict[str, tuple[str, int] | None] = {source_bus: None}
     order = [source_bus]
     used: set[int] = set()
@@ -814,7 +823,9 @@ def _build(
         for el in shunt_els:
             bname, _ = _bus_ref(el.get("bus1", ""))
             if bname not in keep:
-                raise _err(DssUnsupportedError, el, f"slack_bus={slack_bus!r} would drop this element above it")
+                raise _err(
+                    DssUnsupportedError, el, f"slack_bus={slack_bus!r} would drop this element above it"
+                )
         order = [v for v in order if v in keep]
     base_kv = bus_kv[slack]
 
@@ -851,12 +862,15 @@ def _build(
             if el.get("bus2") is not None:
                 b2, n2 = _bus_ref(el.get("bus2"))
                 if b2 != bname or any(n2):
-                    raise _err(DssUnsupportedError, el, "series or ungrounded capacitors are not supported", "bus2")
+                    raise _err(
+                        DssUnsupportedError, el, "series or ungrounded capacitors are not supported", "bus2"
+                    )
             for key in ("r", "xl"):
                 if any(x != 0 for x in _numbers(el.get(key, "0"), key, el.file, el.line)):
                     raise _err(DssUnsupportedError, el, f"capacitor with {key} is not supported", key)
             steps = _numbers(el.get("kvar", "1200"), "kvar", el.file, el.line)
-            states = _numbers(el.get("states", "[" + " ".join(["1"] * len(steps)) + "]"), "states", el.file, el.line)
+            all_on = "[" + " ".join(["1"] * len(steps)) + "]"
+            states = _numbers(el.get("states", all_on), "states", el.file, el.line)
             kvar = sum(k for k, s in zip(steps, states, strict=False) if s)
             kv = _prop_num(el, "kv", 12.47)
             conn = _unwrap(el.get("conn", "wye")).lower()
@@ -970,7 +984,8 @@ def _line_branch(el: _Element, it: _Interpreter) -> _Branch:
     n = int(_prop_num(el, "phases", _prop_num(code, "nphases", 3) if code else 3))
     for nodes, bus in ((na, a), (nb, b)):
         if nodes and len(nodes) != n:
-            raise _err(DssPhaseError, el, f"bus {bus!r} gives {len(nodes)} node(s) {nodes} for a {n}-phase line",
+            raise _err(DssPhaseError, el,
+                       f"bus {bus!r} gives {len(nodes)} node(s) {nodes} for a {n}-phase line",
                        "bus1" if bus == a else "bus2")
     if na and nb and len(na) != len(nb):
         raise _err(DssPhaseError, el, f"bus1 nodes {na} and bus2 nodes {nb} differ in number")
@@ -1037,7 +1052,9 @@ def _xf_branch(a: str, b: str, group: list[_Element]) -> _Branch:
         _, na = _bus_ref(_wprop(el, 0, "bus"))
         p = set(na) if na else set(range(1, nph + 1))
         if p & phs:
-            raise _err(DssUnsupportedError, el, f"parallel transformers between {a!r} and {b!r} are not supported")
+            raise _err(
+                DssUnsupportedError, el, f"parallel transformers between {a!r} and {b!r} are not supported"
+            )
         phs |= p
         taps.append(tp[0] / tp[1])
         zs.append(z)
@@ -1057,7 +1074,8 @@ def write_dss(net: Network, path: str | Path, *, circuit: str | None = None) -> 
     power (``model=1``, ``vminpu=0``, ``vmaxpu=10`` so that OpenDSS never switches them to constant
     impedance); shunts are capacitors rated at the base kV; ties are disabled lines. The slack is a
     Vsource of negligible impedance (1e-9 ohm). :func:`read_dss` reads the file back to ``net``
-    (up to the 1e-12 pu transformer impedance).
+    (up to the stiff transformer's impedance, 2e-8 + j1e-8 pu on its 100 MVA rating). An extremely
+    stiff transformer (1e-12 %) makes OpenDSS's admittance matrix singular in practice.
     """
     path = Path(str(path))
     kv = net.base_kv
@@ -1077,8 +1095,8 @@ def write_dss(net: Network, path: str | Path, *, circuit: str | None = None) -> 
             a = f"{f}_{t}_tap"
             out.append(
                 f"New Transformer.T{f}_{t} phases=3 windings=2 buses=[{f} {a}] conns=[wye wye] "
-                f"kvs=[{kv!r} {kv!r}] kvas=[1e9 1e9] taps=[{float(net.tap[k])!r} 1] %rs=[1e-12 1e-12] "
-                f"xhl=1e-12 %noloadloss=0 %imag=0"
+                f"kvs=[{kv!r} {kv!r}] kvas=[1e5 1e5] taps=[{float(net.tap[k])!r} 1] %rs=[1e-6 1e-6] "
+                f"xhl=1e-6 %noloadloss=0 %imag=0 ppm=0"
             )
         amps = "" if not np.isfinite(net.i_max_a[k]) else f" normamps={float(net.i_max_a[k])!r}"
         out.append(
@@ -1103,6 +1121,8 @@ def write_dss(net: Network, path: str | Path, *, circuit: str | None = None) -> 
             out.append(
                 f"New Capacitor.C{lab[i]} bus1={lab[i]} phases=3 kvar={float(net.shunt_kvar[i])!r} kv={kv!r}"
             )
-    out += [f"Set VoltageBases=[{kv!r}]", "CalcVoltageBases", ""]
+    # OpenDSS's default tolerance (1e-4 pu) would leave errors of that order on a long feeder
+    out += [f"Set VoltageBases=[{kv!r}]", "CalcVoltageBases", "Set Tolerance=1e-10", "Set MaxIterations=100",
+            ""]
     path.write_text("\n".join(out))
     return path

@@ -53,3 +53,49 @@ class UnknownCaseError(NetworkError, KeyError):
 
 class InputShapeError(ValueError):
     """An array handed to a grid function has the wrong shape, dtype or unit."""
+
+
+class DssError(NetworkError):
+    """A fault in an OpenDSS model read by :func:`grid.io.read_dss`.
+
+    ``file`` and ``line`` (1-based) say where; the message names them and the element at fault.
+    """
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None) -> None:
+        where = f"{file}:{line}: " if file is not None and line is not None else (f"{file}: " if file else "")
+        super().__init__(where + message)
+        self.file = file
+        self.line = line
+
+
+class DssSyntaxError(DssError):
+    """A line of a ``.dss`` file that cannot be parsed (unbalanced bracket, bad number, ...)."""
+
+
+class DssUnsupportedError(DssError):
+    """An element class, command or property the reader does not support (it never drops one silently)."""
+
+
+class DssFileNotFoundError(DssError):
+    """A ``Redirect`` or ``Compile`` names a file that does not exist."""
+
+
+class DssUndefinedError(DssError):
+    """A command or property refers to an element that is not defined (``Edit``, ``like=``, ...)."""
+
+
+class DssMissingLineCodeError(DssUndefinedError):
+    """A ``Line`` refers to a ``LineCode`` that is not defined."""
+
+
+class DssPhaseError(DssError):
+    """A bus is used with phases it does not have (e.g. a load on phase 1 of a phase-2 lateral),
+    or an element's bus gives a node count other than its phase count."""
+
+
+class DssLoopError(DssError, LoopError):
+    """The in-service lines and transformers of a ``.dss`` model form a loop."""
+
+
+class DssDisconnectedError(DssError, DisconnectedBusError):
+    """An element of a ``.dss`` model sits on a bus that no in-service line reaches from the source."""

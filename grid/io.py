@@ -7,6 +7,8 @@
   dependency of this package).
 * :func:`read_matpower`: a MATPOWER case file (``.m``) whose branch data are in ohm and loads in kW, as
   in ``case33bw.m``/``case69.m`` before their final per-unit conversion, or in per unit (``units="pu"``).
+* :func:`read_dss` / :func:`write_dss`: an OpenDSS model as a balanced equivalent, and back
+  (defined in :mod:`grid.dss`).
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .dss import read_dss, read_dss_model, write_dss
 from .errors import FeederFileError, NetworkError, SlackError
 from .network import Network
 
-__all__ = ["read_csv", "from_pandapower", "to_pandapower", "read_matpower"]
+__all__ = ["read_csv", "from_pandapower", "to_pandapower", "read_matpower", "read_dss", "read_dss_model",
+           "write_dss"]
 
 #: Metadata keys ``read_csv`` uses.
 _META_USED = ("base_kv", "slack_bus", "slack_vm_pu", "slack_va_deg", "source", "case")

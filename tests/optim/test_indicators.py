@@ -143,7 +143,7 @@ def campaign(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ind")
     path = tmp / "c.toml"
     path.write_text(CAMPAIGN.format(out=(tmp / "out").as_posix()))
-    cfg = load_config(path)
+    cfg = load_config(path, allow_import=True)  # the test problem is a module:attr name
     run_campaign(cfg, progress=False)
     return tmp / "out", gather(tmp / "out", cfg)
 

@@ -43,6 +43,13 @@ Inputs and performance
 ----------------------
 * ``p_kw`` and ``q_kvar`` must each carry the bus axis last (a scalar is refused as ambiguous);
   their batch axes broadcast, so one ``(n_bus,)`` reactive profile may serve a whole batch.
+* Per-case branch impedances: ``r_ohm``/``x_ohm`` of shape ``(*batch_z, n_branch)`` (branch axis in
+  the network's internal order, see :func:`branch_index`) broadcast with the demand's batch axes,
+  so a population of reinforcement plans, ``(n_cand, 1, 1, n_branch)`` against demand
+  ``(n_cand, n_scen, 24, n_bus)``, is one call. Each distinct row is kept once (a view of the input
+  where its layout allows) and each case reads its row through an int64 index (8 bytes per case,
+  only when there is more than one row): no impedance is copied per case. Without them the kernel
+  reads the network's one row, as before.
 * Memory: the result arrays, plus one copy of an input only where it is broadcast, strided or not
   float64, plus a few ``n_bus`` scratch arrays per chunk of cases; nothing is allocated inside the
   iteration loop. Batches under ``_PARALLEL_MIN_WORK`` bus-cases run on the calling thread.
@@ -143,16 +150,18 @@ class PowerFlowResult:
 # --------------------------------------------------------------------------- kernel
 @njit(cache=True, parallel=True)
 def _sweep_kernel(
-    p_kw, q_kvar, parent, r_tab, x_tab, z_row, inv_tap, shunt_pu, v0_re, v0_im, i_base_a, tol, max_iter,
-    n_chunks, v_out, i_out, bl_kw, bl_kvar, loss_kw, loss_kvar, slack_p_kw, slack_q_kvar, converged,
+    p_kw, q_kvar, parent, r_tab, x_tab, z_row, z_base, inv_tap, shunt_pu, v0_re, v0_im, i_base_a, tol,
+    max_iter, n_chunks, v_out, i_out, bl_kw, bl_kvar, loss_kw, loss_kvar, slack_p_kw, slack_q_kvar, converged,
     iterations,
 ):  # pragma: no cover - compiled
     """BFS over a flattened batch. Inputs (n_case, n_bus) in kW/kvar; outputs preallocated.
 
-    Branch impedances come from a table ``r_tab``, ``x_tab`` of shape (n_z, n_branch) in per unit:
+    Branch impedances come from a table ``r_tab``, ``x_tab`` of shape (n_z, n_branch) in ohm:
     case ``c`` reads row ``z_row[c]``, or row 0 for every case when ``z_row`` is empty (the
-    network's own impedances, one row, no per-case index array at all). A row is a view taken once
-    per case, so the sweep reads a 1-d array exactly as it did with one impedance vector.
+    network's own impedances, one row, no per-case index array at all). The row is converted to
+    per unit (``/ z_base``, the same correctly rounded division for both paths, hence bit-identical
+    results) into a scratch vector only when it differs from the previous case's row: once per
+    chunk on the plain path, once per candidate when the hours of a candidate are consecutive.
 
     Scratch arrays (a few of length n_bus) are allocated once per chunk of cases, never inside the
     iteration loop. Real and imaginary parts are kept in separate float arrays.
@@ -163,6 +172,7 @@ def _sweep_kernel(
     tol2 = tol * tol
     nan = np.nan
     per_case_z = z_row.shape[0] > 0
+    n_br_tab = r_tab.shape[1]
     for ch in prange(n_chunks):
         vr = np.empty(n_bus)
         vi = np.empty(n_bus)
@@ -170,12 +180,18 @@ def _sweep_kernel(
         ji = np.empty(n_bus)
         pp = np.empty(n_bus)
         qq = np.empty(n_bus)
+        r_pu = np.empty(n_br_tab)
+        x_pu = np.empty(n_br_tab)
+        last_zr = -1
         start = ch * chunk
         stop = min(start + chunk, n_case)
         for c in range(start, stop):
             zr = z_row[c] if per_case_z else 0
-            r_pu = r_tab[zr]
-            x_pu = x_tab[zr]
+            if zr != last_zr:
+                for k in range(n_br_tab):
+                    r_pu[k] = r_tab[zr, k] / z_base
+                    x_pu[k] = x_tab[zr, k] / z_base
+                last_zr = zr
             for k in range(n_bus):
                 pp[k] = p_kw[c, k] * 1e-3  # kW -> pu on 1 MVA
                 qq[k] = q_kvar[c, k] * 1e-3
@@ -307,8 +323,8 @@ def _as_impedance(name: str, a: Any, net: Network) -> NDArray[np.float64]:
             f"n_branch={n_br} branches of {net.name!r} on the last axis, in internal order (see branch_index)"
         )
     arr = arr.astype(np.float64, copy=False)
-    bad = ~(np.isfinite(arr) & (arr >= 0))
-    if bad.any():
+    if arr.size and (not arr.min() >= 0 or not arr.max() < np.inf):   # two passes, no temporaries
+        bad = ~(np.isfinite(arr) & (arr >= 0))
         idx = np.unravel_index(int(np.argmax(bad)), arr.shape)
         k = int(idx[-1])
         raise InputShapeError(
@@ -427,8 +443,8 @@ def solve(
     z_base = net.z_base_ohm
     if r_ohm is None and x_ohm is None:
         # the network's own impedances: one table row, no per-case index (the original fast path)
-        r_tab = (net.r_ohm / z_base).reshape(1, n_br)
-        x_tab = (net.x_ohm / z_base).reshape(1, n_br)
+        r_tab = net.r_ohm.reshape(1, n_br)
+        x_tab = net.x_ohm.reshape(1, n_br)
         z_batch: tuple[int, ...] = ()
     else:
         r = net.r_ohm if r_ohm is None else _as_impedance("r_ohm", r_ohm, net)
@@ -448,9 +464,10 @@ def solve(
                 f"{shape[:-1]} (p_kw {p.shape}, q_kvar {q.shape})"
             ) from None
         z_batch = z_shape[:-1]
-        # one row per distinct impedance set: (n_z, n_br), divided exactly as the plain path divides
-        r_tab = np.broadcast_to(r, z_shape).reshape(-1, n_br) / z_base
-        x_tab = np.broadcast_to(x, z_shape).reshape(-1, n_br) / z_base
+        # one row per distinct impedance set, (n_z, n_br) in ohm: a view of the input where it already
+        # has that layout (the kernel converts a row to per unit when a case first needs it)
+        r_tab = np.broadcast_to(r, z_shape).reshape(-1, n_br)
+        x_tab = np.broadcast_to(x, z_shape).reshape(-1, n_br)
     if isinstance(tol, bool) or not (isinstance(tol, numbers.Real) and math.isfinite(tol) and tol > 0):
         raise InputShapeError(f"tol must be a positive finite number of per unit, got {tol!r}")
     if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
@@ -497,7 +514,7 @@ def solve(
             _ro(net.parent, np.int64),
             _ro(r_tab),
             _ro(x_tab),
-            _ro(z_row, np.int64),
+            _ro(z_row, np.int64), float(z_base),
             _ro(1.0 / net.tap),
             _ro(net.shunt_kvar / S_BASE_KVA),
             float(v0.real), float(v0.imag), base_current_a(net.base_kv),

@@ -4,6 +4,9 @@ Run ``python -m benchmarks.powerflow`` (about two minutes) or ``python -m benchm
 (a few seconds). Prints power flows per second (PF/s) of :func:`grid.powerflow.solve` on ieee33 and
 pge69 for batch sizes 1, 24, 1e3 and 1e5, with one numba thread and with all threads, and
 pandapower's per-call time (default options, and its fastest time-series options), with the ratios.
+At the largest batch it also times ``solve`` with per-candidate branch impedances (``r_ohm``,
+``x_ohm`` of shape ``(batch, n_branch)``) beside the plain call, interleaved, with their ratio
+(``--impedance-only`` runs just those rows).
 
 Figures are warm: the kernel is compiled (or loaded from numba's cache) before timing, and the
 first-call time is printed on its own. Each figure is the median over repeats; a small batch is
@@ -91,6 +94,51 @@ def bench_pandapower(net: Network, rng: np.random.Generator, *, calls: int) -> d
     return out
 
 
+def bench_impedance(net: Network, p: np.ndarray, q: np.ndarray, rng: np.random.Generator, *,
+                    threads: list[int], repeats: int, min_time: float) -> None:
+    """PF/s of ``solve`` with per-candidate ``r_ohm``/``x_ohm`` beside the plain call, same batch.
+
+    Three rows per thread count, timed in alternation (plain, same, reinforced, plain, ...) so that
+    a noisy neighbour disturbs all three alike and their ratios are of one run:
+
+    * ``plain``: no impedance argument (the network's own, one row);
+    * ``per-case, own values``: one ``(n, n_branch)`` row per case equal to the network's, so every
+      case does the same sweeps as in ``plain`` and the ratio is the pure cost of the per-case path
+      (validation, the per-unit table, the row index, the row lookup in the kernel);
+    * ``per-case, reinforced``: each case scales a random third of its branches by 0.3-1.2 (as a
+      population of reinforcement plans would); its iteration count differs, so it is printed.
+    """
+    n = p.shape[0]
+    r_same = np.tile(net.r_ohm, (n, 1))
+    x_same = np.tile(net.x_ohm, (n, 1))
+    factor = np.where(rng.random((n, net.n_branch)) < 0.33, rng.uniform(0.3, 1.2, (n, net.n_branch)), 1.0)
+    r_re, x_re = net.r_ohm * factor, net.x_ohm * np.sqrt(factor)
+    calls = {
+        "plain": lambda: solve(net, p, q),
+        "per-case, own values": lambda: solve(net, p, q, r_ohm=r_same, x_ohm=x_same),
+        "per-case, reinforced": lambda: solve(net, p, q, r_ohm=r_re, x_ohm=x_re),
+    }
+    iters = {k: float(f().iterations.mean()) for k, f in calls.items()}
+    print(f"  per-candidate impedance, batch {n} (mean iterations: "
+          + ", ".join(f"{k} {v:.2f}" for k, v in iters.items()) + ")")
+    print(f"  {'path':>22} {'threads':>7} {'PF/s (wall)':>12} {'PF/CPU-s':>12} {'ratio to plain':>15}")
+    for th in threads:
+        numba.set_num_threads(th)
+        wall: dict[str, list[float]] = {k: [] for k in calls}
+        cpu: dict[str, list[float]] = {k: [] for k in calls}
+        for _ in range(repeats):
+            for k, f in calls.items():
+                w, c = _median_time(f, repeats=1, min_time=min_time)
+                wall[k].append(w)
+                cpu[k].append(c)
+        base = float(np.median(wall["plain"]))
+        for k in calls:
+            sec = float(np.median(wall[k]))
+            print(f"  {k:>22} {th:>7} {n / sec:>12,.0f} {n / float(np.median(cpu[k])):>12,.0f} "
+                  f"{base / sec:>15.3f}")
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+
+
 def cold_compile_seconds() -> float:
     """Seconds of the first ``solve`` in a fresh interpreter with an empty numba cache (compile)."""
     code = ("import time; from grid import cases; from grid.powerflow import solve; "
@@ -108,6 +156,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=None, help="repeats per figure (default 7, quick 3)")
     parser.add_argument("--min-time", type=float, default=None, help="seconds per repeat (default 0.2)")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--impedance-only", action="store_true",
+                        help="only the per-candidate impedance rows, at the largest batch")
     args = parser.parse_args(argv)
 
     quick = args.quick
@@ -121,6 +171,14 @@ def main(argv: list[str] | None = None) -> None:
 
     print(f"numba {numba.__version__}, {all_threads} threads available; warm figures (compile excluded), "
           f"median of {repeats} repeats")
+    if args.impedance_only:
+        for name in FEEDERS:
+            net = cases.load(name)
+            p, q = _operating_points(net, max(batches), rng)
+            solve(net, p[:1], q[:1])                                  # compile or cache load
+            print(f"\n{name}: {net.n_bus} buses")
+            bench_impedance(net, p, q, rng, threads=threads, repeats=repeats, min_time=min_time)
+        return
     if not quick:
         print(f"cold compile of the kernel (fresh process, empty numba cache): "
               f"{cold_compile_seconds():.1f} s")
@@ -147,6 +205,7 @@ def main(argv: list[str] | None = None) -> None:
                     rate_1t[n] = rate
                 print(f"  {n:>7} {th:>7} {rate:>12,.0f} {1e6 / rate:>9.2f} {n / cpu:>12,.0f}")
         numba.set_num_threads(all_threads)
+        bench_impedance(net, p, q, rng, threads=threads, repeats=repeats, min_time=min_time)
         pp_t = bench_pandapower(net, rng, calls=pp_calls)
         single, _ = _median_time(lambda net=net, p0=p[0], q0=q[0]: solve(net, p0, q0),
                                  repeats=repeats, min_time=min_time)

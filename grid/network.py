@@ -25,6 +25,7 @@ Example
 
 from __future__ import annotations
 
+import numbers
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,6 +61,19 @@ def _check_slack_voltage(vm_pu: Any, va_deg: Any, where: str) -> None:
         raise SlackVoltageError(f"{where}: slack_vm_pu must be a positive finite number (pu), got {vm_pu!r}")
     if not np.isfinite(va):
         raise SlackVoltageError(f"{where}: slack_va_deg must be finite (degrees), got {va_deg!r}")
+
+
+def _check_optional_rating(value: Any, key: str, unit: str, where: str, *, positive: bool) -> float | None:
+    """``None``, or a finite number (``> 0`` if ``positive``, else ``>= 0``) returned as float."""
+    if value is None:
+        return None
+    need = "> 0" if positive else ">= 0"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise NetworkError(f"{where}: {key} must be None or a number of {unit} ({need}), got {value!r}")
+    v = float(value)
+    if not np.isfinite(v) or (v <= 0 if positive else v < 0):
+        raise NetworkError(f"{where}: {key} must be None or a finite number of {unit} {need}, got {value!r}")
+    return v
 
 
 def _frozen(a: Any, dtype: Any) -> NDArray:
@@ -106,6 +120,17 @@ class Network:
         Their impedances.
     source : str
         Where the data come from (citation and file).
+    transformer_kva : float or None
+        Rating of the substation transformer feeding the slack bus, in kVA (``None``: not given).
+        Used by :mod:`grid.transformer` for loading rate, heavy-load hours and overload.
+    reverse_limit_kw : float or None
+        Largest reverse active power (feeder exporting through the slack) the substation accepts, in
+        kW (``None``: not given). Paper 000 (sec. 3.2.2) sets it to ``k_inv * S_trans`` with
+        ``k_inv = 0.8``; :func:`grid.transformer.reverse_limit_kw` computes that.
+
+    Both optional fields are plain data: the power flow ignores them. Set them on an existing
+    network with ``dataclasses.replace(net, transformer_kva=..., reverse_limit_kw=...)`` (validated
+    the same way).
     """
 
     name: str
@@ -129,11 +154,19 @@ class Network:
     tie_x_ohm: NDArray[np.float64]
     source: str = ""
     _index: dict[int, int] = field(default_factory=dict, compare=False)
+    transformer_kva: float | None = None
+    reverse_limit_kw: float | None = None
 
     def __post_init__(self) -> None:
         # A NaN or zero slack voltage would "converge" to NaN voltages and losses in every power flow
         # (no iteration can fail a NaN comparison), so it is refused here, for every way of building.
         _check_slack_voltage(self.slack_vm_pu, self.slack_va_deg, self.name)
+        # a NaN rating would make every loading comparison False: a silent "never overloaded"
+        check = _check_optional_rating
+        kva = check(self.transformer_kva, "transformer_kva", "kVA", self.name, positive=True)
+        rev = check(self.reverse_limit_kw, "reverse_limit_kw", "kW", self.name, positive=False)
+        object.__setattr__(self, "transformer_kva", kva)
+        object.__setattr__(self, "reverse_limit_kw", rev)
 
     # ------------------------------------------------------------------ basic views
     @property
@@ -253,6 +286,8 @@ class Network:
         source: str = "",
         file: str | None = None,
         loads_file: str | None = None,
+        transformer_kva: float | None = None,
+        reverse_limit_kw: float | None = None,
     ) -> Network:
         """Build and validate a network from two tables.
 
@@ -271,14 +306,21 @@ class Network:
             Nominal line-to-line voltage in kV.
         file, loads_file : str, optional
             File names used in error messages (rows are counted from 1 after the header).
+        transformer_kva, reverse_limit_kw : float, optional
+            Substation transformer rating (kVA, > 0) and reverse-power limit (kW, >= 0); see the
+            class attributes.
 
         Raises
         ------
         SlackError, DisconnectedBusError, LoopError, DuplicateBranchError, ImpedanceError, LoadError
             With a message naming the file, the row or bus, and the fault.
+        NetworkError
+            A missing column, a bad ``base_kv``, ``transformer_kva`` or ``reverse_limit_kw``.
         """
         bfile = file or "branches table"
         lfile = loads_file or file or "loads table"
+        _check_optional_rating(transformer_kva, "transformer_kva", "kVA", bfile, positive=True)
+        _check_optional_rating(reverse_limit_kw, "reverse_limit_kw", "kW", bfile, positive=False)
         for col in ("from_bus", "to_bus", "r_ohm", "x_ohm"):
             if col not in branches.columns:
                 raise NetworkError(f"{bfile}: missing column {col!r} (have {list(branches.columns)})")
@@ -440,4 +482,6 @@ class Network:
             tie_x_ohm=_frozen(x[ties], np.float64),
             source=source,
             _index=index,
+            transformer_kva=transformer_kva,
+            reverse_limit_kw=reverse_limit_kw,
         )

@@ -43,6 +43,13 @@ Inputs and performance
 ----------------------
 * ``p_kw`` and ``q_kvar`` must each carry the bus axis last (a scalar is refused as ambiguous);
   their batch axes broadcast, so one ``(n_bus,)`` reactive profile may serve a whole batch.
+* Per-case branch impedances: ``r_ohm``/``x_ohm`` of shape ``(*batch_z, n_branch)`` (branch axis in
+  the network's internal order, see :func:`branch_index`) broadcast with the demand's batch axes,
+  so a population of reinforcement plans, ``(n_cand, 1, 1, n_branch)`` against demand
+  ``(n_cand, n_scen, 24, n_bus)``, is one call. Each distinct row is kept once (a view of the input
+  where its layout allows) and each case reads its row through an int64 index (8 bytes per case,
+  only when there is more than one row): no impedance is copied per case. Without them the kernel
+  reads the network's one row, as before.
 * Memory: the result arrays, plus one copy of an input only where it is broadcast, strided or not
   float64, plus a few ``n_bus`` scratch arrays per chunk of cases; nothing is allocated inside the
   iteration loop. Batches under ``_PARALLEL_MIN_WORK`` bus-cases run on the calling thread.
@@ -77,7 +84,7 @@ from numpy.typing import NDArray
 from .errors import InputShapeError
 from .network import Network
 
-__all__ = ["PowerFlowResult", "solve", "base_current_a"]
+__all__ = ["PowerFlowResult", "solve", "base_current_a", "branch_index"]
 
 S_BASE_KVA = 1000.0  # 1 MVA three-phase base, in kVA
 # Below this many bus-cases (n_case * n_bus) the kernel runs on the calling thread alone: waking a
@@ -143,10 +150,18 @@ class PowerFlowResult:
 # --------------------------------------------------------------------------- kernel
 @njit(cache=True, parallel=True)
 def _sweep_kernel(
-    p_kw, q_kvar, parent, r_pu, x_pu, inv_tap, shunt_pu, v0_re, v0_im, i_base_a, tol, max_iter, n_chunks,
-    v_out, i_out, bl_kw, bl_kvar, loss_kw, loss_kvar, slack_p_kw, slack_q_kvar, converged, iterations,
+    p_kw, q_kvar, parent, r_tab, x_tab, z_row, z_base, inv_tap, shunt_pu, v0_re, v0_im, i_base_a, tol,
+    max_iter, n_chunks, v_out, i_out, bl_kw, bl_kvar, loss_kw, loss_kvar, slack_p_kw, slack_q_kvar, converged,
+    iterations,
 ):  # pragma: no cover - compiled
     """BFS over a flattened batch. Inputs (n_case, n_bus) in kW/kvar; outputs preallocated.
+
+    Branch impedances come from a table ``r_tab``, ``x_tab`` of shape (n_z, n_branch) in ohm:
+    case ``c`` reads row ``z_row[c]``, or row 0 for every case when ``z_row`` is empty (the
+    network's own impedances, one row, no per-case index array at all). The row is converted to
+    per unit (``/ z_base``, the same correctly rounded division for both paths, hence bit-identical
+    results) into a scratch vector only when it differs from the previous case's row: once per
+    chunk on the plain path, once per candidate when the hours of a candidate are consecutive.
 
     Scratch arrays (a few of length n_bus) are allocated once per chunk of cases, never inside the
     iteration loop. Real and imaginary parts are kept in separate float arrays.
@@ -156,6 +171,8 @@ def _sweep_kernel(
     chunk = (n_case + n_chunks - 1) // n_chunks
     tol2 = tol * tol
     nan = np.nan
+    per_case_z = z_row.shape[0] > 0
+    n_br_tab = r_tab.shape[1]
     for ch in prange(n_chunks):
         vr = np.empty(n_bus)
         vi = np.empty(n_bus)
@@ -163,9 +180,18 @@ def _sweep_kernel(
         ji = np.empty(n_bus)
         pp = np.empty(n_bus)
         qq = np.empty(n_bus)
+        r_pu = np.empty(n_br_tab)
+        x_pu = np.empty(n_br_tab)
+        last_zr = -1
         start = ch * chunk
         stop = min(start + chunk, n_case)
         for c in range(start, stop):
+            zr = z_row[c] if per_case_z else 0
+            if zr != last_zr:
+                for k in range(n_br_tab):
+                    r_pu[k] = r_tab[zr, k] / z_base
+                    x_pu[k] = x_tab[zr, k] / z_base
+                last_zr = zr
             for k in range(n_bus):
                 pp[k] = p_kw[c, k] * 1e-3  # kW -> pu on 1 MVA
                 qq[k] = q_kvar[c, k] * 1e-3
@@ -275,11 +301,94 @@ def _as_demand(name: str, a: Any, n_bus: int, net_name: str) -> NDArray[np.float
     return arr.astype(np.float64, copy=False)
 
 
+def _as_impedance(name: str, a: Any, net: Network) -> NDArray[np.float64]:
+    """Check a per-case branch impedance array (ohm): real, last axis n_branch, finite, >= 0."""
+    n_br = net.n_branch
+    arr = np.asarray(a)
+    if arr.dtype.kind == "c":
+        raise InputShapeError(
+            f"{name}: got a complex array; pass resistance r_ohm and reactance x_ohm as two real arrays "
+            f"of shape (..., {n_br})"
+        )
+    if arr.dtype.kind not in "fiu":
+        raise InputShapeError(f"{name}: expected a real numeric array in ohm, got dtype {arr.dtype}")
+    if arr.ndim == 0:
+        raise InputShapeError(
+            f"{name}: got a scalar; expected an array of shape (..., n_branch={n_br}) with the branches "
+            f"of {net.name!r} on the last axis, in internal order (see branch_index)"
+        )
+    if arr.shape[-1] != n_br:
+        raise InputShapeError(
+            f"{name}: last axis has length {arr.shape[-1]} (shape {arr.shape}); expected "
+            f"n_branch={n_br} branches of {net.name!r} on the last axis, in internal order (see branch_index)"
+        )
+    arr = arr.astype(np.float64, copy=False)
+    if arr.size and (not arr.min() >= 0 or not arr.max() < np.inf):   # two passes, no temporaries
+        bad = ~(np.isfinite(arr) & (arr >= 0))
+        idx = np.unravel_index(int(np.argmax(bad)), arr.shape)
+        k = int(idx[-1])
+        raise InputShapeError(
+            f"{name}: {'negative' if np.isfinite(arr[idx]) else 'non-finite'} value {float(arr[idx])!r} "
+            f"at index {tuple(int(i) for i in idx)} (branch {k}: bus {int(net.bus[net.from_idx[k]])} -> "
+            f"{int(net.bus[net.to_idx[k]])}); impedances must be finite and >= 0 ohm"
+        )
+    return arr
+
+
+def branch_index(net: Network, from_bus: Any, to_bus: Any) -> NDArray[np.int64]:
+    """Internal index ``k`` of tree branches given by their end bus labels (either orientation).
+
+    The per-case ``r_ohm``/``x_ohm`` of :func:`solve` carry the branches on their last axis in the
+    network's internal order: branch ``k`` feeds internal bus ``k + 1`` from ``parent[k + 1]``, the
+    order of ``net.r_ohm`` and of the rows of ``net.branches()``. Use this to place a user's
+    reinforcement, written as bus pairs, on that axis.
+
+    Parameters
+    ----------
+    net : Network
+    from_bus, to_bus : int or array_like of int
+        Bus labels of each branch's two ends, in either order (the tree may have flipped the row).
+
+    Returns
+    -------
+    ndarray of int64
+        Indices into the branch axis, with the broadcast shape of ``from_bus`` and ``to_bus``.
+
+    Raises
+    ------
+    KeyError
+        An unknown bus label, or a pair of buses joined by no tree branch (a tie is no tree branch).
+
+    Example
+    -------
+    >>> from grid import cases
+    >>> net = cases.load("ieee33")
+    >>> k = branch_index(net, [2, 19], [3, 2])
+    >>> r = np.tile(net.r_ohm, (4, 1)); r[1:, k] *= 0.5    # three candidates halve two lines
+    >>> solve(net, net.p_kw, net.q_kvar, r_ohm=r).loss_kw.shape
+    (4,)
+    """
+    fb, tb = np.broadcast_arrays(np.asarray(from_bus, dtype=np.int64), np.asarray(to_bus, dtype=np.int64))
+    a = net.index_of(fb.ravel())
+    b = net.index_of(tb.ravel())
+    child = np.maximum(a, b)
+    ok = (np.minimum(a, b) == net.parent[child]) & (child > 0)
+    if not ok.all():
+        j = int(np.argmin(ok))
+        raise KeyError(
+            f"buses {int(fb.ravel()[j])} and {int(tb.ravel()[j])} are not joined by a tree branch of "
+            f"network {net.name!r}"
+        )
+    return (child - 1).reshape(fb.shape)
+
+
 def solve(
     net: Network,
     p_kw: Any,
     q_kvar: Any,
     *,
+    r_ohm: Any = None,
+    x_ohm: Any = None,
     tol: float = 1e-8,
     max_iter: int = 100,
 ) -> PowerFlowResult:
@@ -294,6 +403,16 @@ def solve(
         positive, generation negative). Both need the bus axis last; their batch axes broadcast
         against each other (e.g. ``q_kvar = net.q_kvar`` with a ``(24, n_bus)`` ``p_kw``). A 1-d
         input is one case and gives 0-d (scalar) batch results.
+    r_ohm, x_ohm : array_like, shape (*batch_z, n_branch), optional
+        Per-case series resistance and reactance in ohm, replacing ``net.r_ohm``/``net.x_ohm``
+        (either may be given alone; the other is the network's). The branch axis is last, in the
+        network's internal order (branch ``k`` feeds internal bus ``k + 1``, the order of
+        ``net.r_ohm``; map bus pairs with :func:`branch_index`), on the child side of any tap as
+        ``net.r_ohm`` is. Their batch axes broadcast with those of ``p_kw``/``q_kvar``, so
+        ``(n_cand, 1, 1, n_branch)`` against ``(n_cand, n_scen, 24, n_bus)`` gives every candidate
+        its own reinforced lines in one call. Each distinct row is stored once and read by every
+        case that shares it; values must be finite and ``>= 0``. Passing the network's own
+        impedances gives results bit-identical to omitting them.
     tol : float
         Convergence tolerance on ``max |dV|`` between sweeps, in per unit.
     max_iter : int
@@ -307,8 +426,9 @@ def solve(
     Raises
     ------
     InputShapeError
-        A scalar or complex input, a last axis other than ``n_bus``, batch axes that do not
-        broadcast, non-finite demand, or a bad ``tol``/``max_iter``.
+        A scalar or complex input, a last axis other than ``n_bus`` (``n_branch`` for ``r_ohm``,
+        ``x_ohm``), batch axes that do not broadcast, non-finite demand, a non-finite or negative
+        impedance, or a bad ``tol``/``max_iter``.
     """
     n_bus = net.n_bus
     p = _as_demand("p_kw", p_kw, n_bus, net.name)
@@ -319,6 +439,35 @@ def solve(
         raise InputShapeError(
             f"p_kw shape {p.shape} and q_kvar shape {q.shape} do not broadcast to one (*batch, {n_bus}) shape"
         ) from None
+    n_br = net.n_branch
+    z_base = net.z_base_ohm
+    if r_ohm is None and x_ohm is None:
+        # the network's own impedances: one table row, no per-case index (the original fast path)
+        r_tab = net.r_ohm.reshape(1, n_br)
+        x_tab = net.x_ohm.reshape(1, n_br)
+        z_batch: tuple[int, ...] = ()
+    else:
+        r = net.r_ohm if r_ohm is None else _as_impedance("r_ohm", r_ohm, net)
+        x = net.x_ohm if x_ohm is None else _as_impedance("x_ohm", x_ohm, net)
+        try:
+            z_shape = np.broadcast_shapes(r.shape, x.shape)
+        except ValueError:
+            raise InputShapeError(
+                f"r_ohm shape {r.shape} and x_ohm shape {x.shape} do not broadcast to one "
+                f"(*batch, {n_br}) shape"
+            ) from None
+        try:
+            shape = np.broadcast_shapes(shape[:-1], z_shape[:-1]) + (n_bus,)
+        except ValueError:
+            raise InputShapeError(
+                f"r_ohm/x_ohm batch shape {z_shape[:-1]} does not broadcast with the demand batch shape "
+                f"{shape[:-1]} (p_kw {p.shape}, q_kvar {q.shape})"
+            ) from None
+        z_batch = z_shape[:-1]
+        # one row per distinct impedance set, (n_z, n_br) in ohm: a view of the input where it already
+        # has that layout (the kernel converts a row to per unit when a case first needs it)
+        r_tab = np.broadcast_to(r, z_shape).reshape(-1, n_br)
+        x_tab = np.broadcast_to(x, z_shape).reshape(-1, n_br)
     if isinstance(tol, bool) or not (isinstance(tol, numbers.Real) and math.isfinite(tol) and tol > 0):
         raise InputShapeError(f"tol must be a positive finite number of per unit, got {tol!r}")
     if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
@@ -336,9 +485,14 @@ def solve(
     p2 = np.ascontiguousarray(np.broadcast_to(p, shape)).reshape(n_case, n_bus)
     q2 = np.ascontiguousarray(np.broadcast_to(q, shape)).reshape(n_case, n_bus)
 
-    z_base = net.z_base_ohm
+    if math.prod(z_batch) > 1:
+        # case c reads impedance row z_row[c]: the batch position of c, broadcast back onto z_batch
+        z_row = np.broadcast_to(
+            np.arange(math.prod(z_batch), dtype=np.int64).reshape(z_batch), batch
+        ).reshape(n_case)
+    else:
+        z_row = np.empty(0, dtype=np.int64)                 # every case reads row 0
     v0 = net.slack_vm_pu * np.exp(1j * np.deg2rad(net.slack_va_deg))
-    n_br = net.n_branch
     v = np.empty((n_case, n_bus), dtype=np.complex128)
     i = np.empty((n_case, n_br), dtype=np.complex128)
     bl_kw = np.empty((n_case, n_br))
@@ -358,8 +512,9 @@ def solve(
         _sweep_kernel(
             _ro(p2), _ro(q2),
             _ro(net.parent, np.int64),
-            _ro(net.r_ohm / z_base),
-            _ro(net.x_ohm / z_base),
+            _ro(r_tab),
+            _ro(x_tab),
+            _ro(z_row, np.int64), float(z_base),
             _ro(1.0 / net.tap),
             _ro(net.shunt_kvar / S_BASE_KVA),
             float(v0.real), float(v0.imag), base_current_a(net.base_kv),

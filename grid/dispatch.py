@@ -73,8 +73,9 @@ candidate, scenario and station, the V2G group's
 
 Gap of the heuristic to the LPs on 003's fleet and prices (``python -m benchmarks.dispatch_gap``:
 fleet seeds 101-808, 100-500 kW per station in 25 kW steps): at most 2.1 % above the cluster LP,
-with the same unserved energy in every case; 3-11 % above the aggregate LP where capacity binds
-(150-250 kW), at most 3.3 % elsewhere.
+with the same unserved energy in every case; 1-12 % above the aggregate LP where capacity binds
+(125-250 kW), at most 3.3 % elsewhere (measured with the shared converter rating and the
+plug-and-charge queue of issue 10; before them: 2.1 %, and 1.5-11.1 %).
 """
 
 from __future__ import annotations

@@ -148,7 +148,7 @@ class PlugQueue:
 
 
 def _plug_queue(pc: VehicleSet) -> PlugQueue:
-    order = np.lexsort((pc.arrival_h, pc.station))
+    order = np.lexsort((pc.arrival_h, pc.station))  # first come, first served at each station
     v = pc
     arr, dwell, kw = v.arrival_h[order], v.dwell_h[order], v.charger_kw[order]
     # connection per clock hour, split at midnight: [arr, 24) today, [24, arr + dwell) tomorrow
@@ -178,8 +178,6 @@ class StationFleet:
         where station capacity does not bind.
     uncoordinated_stored_kwh:
         ``(n_stations, 24)`` battery energy that load stores (``eta * load``).
-    plug_queue:
-        The same vehicles one by one, for the capacity-bound queue (:func:`plug_and_charge`).
     limits:
         Generalized storage of the V2G group (002 eqs. (4)-(6)).
     departure_need_kwh:
@@ -189,6 +187,9 @@ class StationFleet:
         The V2G group's clusters (003 section 3).
     energy_required_kwh, energy_desired_kwh:
         ``(n_stations,)`` feasible (``T_cd``-limited) and desired (``SOC_e``) charge of all vehicles.
+    plug_queue:
+        The plug-and-charge vehicles one by one, for the capacity-bound queue
+        (:func:`plug_and_charge`).
     """
 
     uncoordinated_kw: NDArray[np.float64]

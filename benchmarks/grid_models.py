@@ -8,6 +8,8 @@ median wall time (and process CPU time) over repeats of
 * :func:`grid.dispatch.dispatch_heuristic` on 003's fleet (5 stations) for 1,000 candidates x 4
   scenarios x 24 hours, with per-candidate station capacities drawn in [150, 450] kW and 003's
   tariff scaled per scenario;
+* :func:`grid.dispatch.plug_and_charge` (the first-come-first-served queue) for the same 1,000
+  candidates with the whole 003 fleet plug-and-charge (003's scheme 2);
 * :func:`grid.dispatch.dispatch_lp` for one candidate x 4 scenarios (the reference), per LP.
 
 Accuracy of the heuristic against the LPs over station capacities: ``python -m
@@ -76,6 +78,10 @@ def main(argv: list[str] | None = None) -> None:
         f"heuristic dispatch, 003 fleet ({m.clusters.n_clusters} clusters), {args.candidates} candidates x "
         f"{args.scenarios} scenarios x 24 h x {m.n_stations} stations: {_fmt(w, c)}"
     )
+    m_plug = dispatch.dispatch_model(v003, v2g=np.zeros(v003.n_vehicles, bool))
+    dispatch.plug_and_charge(m_plug, cap[:2])
+    w, c = _median_time(lambda: dispatch.plug_and_charge(m_plug, cap), args.repeats)
+    print(f"plug-and-charge queue, 003 fleet all plug-and-charge, {args.candidates} candidates: {_fmt(w, c)}")
     n_lp = args.scenarios * m.n_stations
     w, c = _median_time(lambda: dispatch.dispatch_lp(m, cap[:1], pc, pdv), max(3, args.repeats // 5))
     print(

@@ -14,9 +14,11 @@ then, for every population::
     res = dispatch.dispatch_lp(model, capacity_kw, price_charge, value_discharge)   # reference
 
 ``capacity_kw``
-    ``(n_candidates, n_stations)`` station capacity in kW chosen by the upper level. It caps the
-    station's total charging power and, separately, its total discharging power in every hour;
-    the fleet is not resampled (see :meth:`grid.ev.StationLimits.capped`).
+    ``(n_candidates, n_stations)`` station capacity in kW chosen by the upper level: the rating of
+    the station's converters, which bounds its total charging (plug-and-charge included) plus its
+    total discharging in every hour (reading of issue 10: a station must not charge one cluster
+    while it discharges another beyond what its converters allow; it bounds the net as well). The
+    fleet is not resampled (see :meth:`grid.ev.StationLimits.capped`).
 ``price_charge``, ``value_discharge``
     CNY/kWh, broadcastable to ``(n_candidates, n_scenarios, n_stations, 24)``; the number of
     scenarios is taken from them (a ``(24,)`` tariff means one scenario). For 003 use
@@ -36,9 +38,11 @@ The station's net demand for the power flow is ``p_ch_kw - p_dis_kw``.
 The model
 ---------
 Vehicles unwilling or unable to do V2G (003 section 3 steps 1-2, and 003's buses, taxis and
-business cars) charge plug-and-charge (003 eq. (3)); when a station's capacity is below that load
-the excess is not served (it counts as unserved energy). The V2G group sees the remaining
-capacity. Both dispatchers minimise, per candidate, scenario and station, the V2G group's
+business cars) charge plug-and-charge (003 eq. (3)); where a station's capacity is below that load
+they wait, served first come first served within the station's kW and their stay, and what they
+lack at departure is unserved (:func:`plug_and_charge`). The V2G group sees the capacity left, one
+rating per hour for its charging and discharging together. Both dispatchers minimise, per
+candidate, scenario and station, the V2G group's
 
     cost = sum_t price_charge(t) p_ch(t) - value_discharge(t) p_dis(t) + penalty * unserved
 
@@ -69,8 +73,9 @@ capacity. Both dispatchers minimise, per candidate, scenario and station, the V2
 
 Gap of the heuristic to the LPs on 003's fleet and prices (``python -m benchmarks.dispatch_gap``:
 fleet seeds 101-808, 100-500 kW per station in 25 kW steps): at most 2.1 % above the cluster LP,
-with the same unserved energy in every case; 3-11 % above the aggregate LP where capacity binds
-(150-250 kW), at most 3.3 % elsewhere.
+with the same unserved energy in every case; 1-12 % above the aggregate LP where capacity binds
+(125-250 kW), at most 3.3 % elsewhere (measured with the shared converter rating and the
+plug-and-charge queue of issue 10; before them: 2.1 %, and 1.5-11.1 %).
 """
 
 from __future__ import annotations
@@ -99,6 +104,8 @@ __all__ = [
     "StationFleet",
     "DispatchResult",
     "dispatch_model",
+    "plug_and_charge",
+    "PlugQueue",
     "dispatch_heuristic",
     "dispatch_lp",
     "PENALTY_CNY_KWH",
@@ -113,13 +120,62 @@ class DispatchError(ValueError):
 
 
 @dataclass(frozen=True)
+class PlugQueue:
+    """The plug-and-charge vehicles, one row each, ordered by station and arrival (first come,
+    first served; built by :func:`dispatch_model`, used by :func:`plug_and_charge`).
+
+    Attributes
+    ----------
+    station, efficiency:
+        ``(n,)``.
+    need_kwh:
+        ``(n,)`` grid-side energy to charge, ``P_e T_cd`` (003 eq. (3)).
+    slot_kwh:
+        ``(n, 24)`` the most the charger can draw in each clock hour of the day the vehicle arrives
+        (``P_e`` times the part of the hour it is connected).
+    wrap_kwh:
+        ``(n, 24)`` the same after midnight, for a stay that runs into the next day (zero otherwise).
+    st_ptr:
+        ``(n_stations + 1,)``: station ``j``'s vehicles are rows ``st_ptr[j]:st_ptr[j + 1]``.
+    """
+
+    station: NDArray[np.int64]
+    efficiency: NDArray[np.float64]
+    need_kwh: NDArray[np.float64]
+    slot_kwh: NDArray[np.float64]
+    wrap_kwh: NDArray[np.float64]
+    st_ptr: NDArray[np.int64]
+
+
+def _plug_queue(pc: VehicleSet) -> PlugQueue:
+    order = np.lexsort((pc.arrival_h, pc.station))  # first come, first served at each station
+    v = pc
+    arr, dwell, kw = v.arrival_h[order], v.dwell_h[order], v.charger_kw[order]
+    # connection per clock hour, split at midnight: [arr, 24) today, [24, arr + dwell) tomorrow
+    s = arr[:, None]
+    e = (arr + dwell)[:, None]
+    h = np.arange(2 * N_HOURS, dtype=np.float64)[None, :]
+    ov = np.clip(np.minimum(e, h + 1.0) - np.maximum(s, h), 0.0, 1.0)
+    st = v.station[order]
+    return PlugQueue(
+        station=np.ascontiguousarray(st, dtype=np.int64),
+        efficiency=np.ascontiguousarray(v.efficiency[order]),
+        need_kwh=np.ascontiguousarray(kw * v.charge_h[order]),
+        slot_kwh=np.ascontiguousarray(ov[:, :N_HOURS] * kw[:, None]),
+        wrap_kwh=np.ascontiguousarray(ov[:, N_HOURS:] * kw[:, None]),
+        st_ptr=np.searchsorted(st, np.arange(pc.n_stations + 1)).astype(np.int64),
+    )
+
+
+@dataclass(frozen=True)
 class StationFleet:
     """What the dispatchers need from a sampled fleet (built by :func:`dispatch_model`).
 
     Attributes
     ----------
     uncoordinated_kw:
-        ``(n_stations, 24)`` plug-and-charge load of the vehicles outside the V2G group (003 eq. (3)).
+        ``(n_stations, 24)`` plug-and-charge load of the vehicles outside the V2G group (003 eq. (3)),
+        where station capacity does not bind.
     uncoordinated_stored_kwh:
         ``(n_stations, 24)`` battery energy that load stores (``eta * load``).
     limits:
@@ -131,6 +187,9 @@ class StationFleet:
         The V2G group's clusters (003 section 3).
     energy_required_kwh, energy_desired_kwh:
         ``(n_stations,)`` feasible (``T_cd``-limited) and desired (``SOC_e``) charge of all vehicles.
+    plug_queue:
+        The plug-and-charge vehicles one by one, for the capacity-bound queue
+        (:func:`plug_and_charge`).
     """
 
     uncoordinated_kw: NDArray[np.float64]
@@ -140,6 +199,7 @@ class StationFleet:
     clusters: ClusterSet
     energy_required_kwh: NDArray[np.float64]
     energy_desired_kwh: NDArray[np.float64]
+    plug_queue: PlugQueue
 
     @property
     def n_stations(self) -> int:
@@ -183,6 +243,7 @@ def dispatch_model(vehicles: VehicleSet, v2g: ArrayLike | None = None) -> Statio
         clusters=v2g_clusters(grp),
         energy_required_kwh=req,
         energy_desired_kwh=des,
+        plug_queue=_plug_queue(pc),
     )
 
 
@@ -273,17 +334,200 @@ def _price_rows(
     return c, d, np.ascontiguousarray(row, dtype=np.int64)
 
 
-def _uncoordinated(model: StationFleet, cap: NDArray[np.float64]):
-    u = model.uncoordinated_kw[None]
-    u_eff = np.minimum(u, cap[..., None])  # plug-and-charge load beyond the station capacity is not served
-    ratio = np.divide(
-        model.uncoordinated_stored_kwh,
-        model.uncoordinated_kw,
-        out=np.zeros_like(model.uncoordinated_kw),
-        where=model.uncoordinated_kw > 0,
+#: Most typical days the plug-and-charge queue is run to reach its periodic state (see
+#: :func:`plug_and_charge`); 003's fleet needs at most a few.
+QUEUE_MAX_DAYS = 60
+
+
+@njit(cache=True)
+def _queue_day(c, lo, hi, wrap_ptr, wrap_idx, day_ptr, day_idx, slot_kwh, wrap_kwh, need, r_w, r_t, load):
+    """One typical day of station rows ``lo:hi`` at ``c`` kW: ``r_w`` (need left of yesterday's
+    vehicles still connected) and ``r_t`` (today's, from ``need``) are updated, ``load`` (24,)
+    written. ``*_ptr[t]:*_ptr[t + 1]`` index the vehicles connected in hour ``t``, in arrival order."""
+    for i in range(lo, hi):
+        r_t[i] = need[i]
+    for t in range(24):
+        left = c
+        x_t = 0.0
+        # yesterday's arrivals came first, then today's, each in arrival order
+        for q in range(wrap_ptr[t], wrap_ptr[t + 1]):
+            if left <= 0.0:
+                break
+            i = wrap_idx[q]
+            x = min(wrap_kwh[i, t], r_w[i], left)
+            r_w[i] -= x
+            left -= x
+            x_t += x
+        for q in range(day_ptr[t], day_ptr[t + 1]):
+            if left <= 0.0:
+                break
+            i = day_idx[q]
+            x = min(slot_kwh[i, t], r_t[i], left)
+            r_t[i] -= x
+            left -= x
+            x_t += x
+        load[t] = x_t
+
+
+@njit(cache=True)
+def _queue_kernel(cap, eff, need, slot_kwh, wrap_kwh, st_ptr, max_days):
+    """First come, first served per station and hour; see :func:`plug_and_charge`.
+
+    Returns the load (n_c, n_st, 24) grid kW, unserved (n_c, n_st) battery kWh, and the number of
+    days each candidate's station took to repeat itself (n_c, n_st; 0: capacity never binds)."""
+    n_c, n_st = cap.shape
+    n = need.shape[0]
+    load = np.zeros((n_c, n_st, 24))
+    unserved = np.zeros((n_c, n_st))
+    days = np.zeros((n_c, n_st), dtype=np.int64)
+    wraps = np.zeros(n, dtype=np.bool_)
+    r0 = np.zeros(n)  # left at midnight with no capacity limit (a lower bound of the periodic state)
+    for i in range(n):
+        today = 0.0
+        for t in range(24):
+            today += slot_kwh[i, t]
+            if wrap_kwh[i, t] > 0.0:
+                wraps[i] = True
+        r0[i] = max(need[i] - today, 0.0) if wraps[i] else 0.0
+    # vehicles connected per station and hour, in arrival order (rows are sorted so)
+    wrap_ptr = np.zeros((n_st, 25), dtype=np.int64)
+    day_ptr = np.zeros((n_st, 25), dtype=np.int64)
+    wrap_idx = np.zeros(24 * n + 1, dtype=np.int64)
+    day_idx = np.zeros(24 * n + 1, dtype=np.int64)
+    nw = 0
+    nd = 0
+    for j in range(n_st):
+        for t in range(24):
+            wrap_ptr[j, t] = nw
+            day_ptr[j, t] = nd
+            for i in range(st_ptr[j], st_ptr[j + 1]):
+                if wrap_kwh[i, t] > 0.0:
+                    wrap_idx[nw] = i
+                    nw += 1
+                if slot_kwh[i, t] > 0.0:
+                    day_idx[nd] = i
+                    nd += 1
+        wrap_ptr[j, 24] = nw
+        day_ptr[j, 24] = nd
+    r_w = np.zeros(n)
+    r_t = np.zeros(n)
+    # with no capacity limit (the same loop, so a station that never binds gets the same numbers)
+    free = np.zeros((n_st, 24))
+    peak = np.zeros(n_st)
+    for j in range(n_st):
+        lo = st_ptr[j]
+        hi = st_ptr[j + 1]
+        for i in range(lo, hi):
+            r_w[i] = r0[i]
+        _queue_day(
+            np.inf,
+            lo,
+            hi,
+            wrap_ptr[j],
+            wrap_idx,
+            day_ptr[j],
+            day_idx,
+            slot_kwh,
+            wrap_kwh,
+            need,
+            r_w,
+            r_t,
+            free[j],
+        )
+        for t in range(24):
+            peak[j] = max(peak[j], free[j, t])
+    for ci in range(n_c):
+        for j in range(n_st):
+            c = cap[ci, j]
+            if c >= peak[j]:  # never binds: 003 eq. (3) as it stands, all served
+                for t in range(24):
+                    load[ci, j, t] = free[j, t]
+                continue
+            lo = st_ptr[j]
+            hi = st_ptr[j + 1]
+            r_in = r0.copy()
+            for d in range(max_days):
+                for i in range(lo, hi):
+                    r_w[i] = r_in[i]
+                _queue_day(
+                    c,
+                    lo,
+                    hi,
+                    wrap_ptr[j],
+                    wrap_idx,
+                    day_ptr[j],
+                    day_idx,
+                    slot_kwh,
+                    wrap_kwh,
+                    need,
+                    r_w,
+                    r_t,
+                    load[ci, j],
+                )
+                days[ci, j] = d + 1
+                change = 0.0
+                for i in range(lo, hi):
+                    if wraps[i]:
+                        change = max(change, abs(r_t[i] - r_in[i]))
+                        r_in[i] = r_t[i]
+                if change <= 1e-9:
+                    break
+            u = 0.0
+            for i in range(lo, hi):  # what is left when each vehicle leaves, battery side
+                u += eff[i] * (r_w[i] if wraps[i] else r_t[i])
+            unserved[ci, j] = u
+    return load, unserved, days
+
+
+def plug_and_charge(
+    model: StationFleet, capacity_kw: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Plug-and-charge load a station serves, first come first served (issue 10 item 4).
+
+    Every vehicle outside the V2G group wants to charge at its charger power from arrival for
+    ``T_cd`` hours (003 eq. (3)). In each hour a station serves its connected vehicles in arrival
+    order, each up to its charger power (times the part of the hour it is connected) and its need
+    left, until the station's kW are used up; a vehicle waits, connected, for capacity to come free,
+    and what it has not received by departure is unserved. Vehicles whose stay runs past midnight
+    (yesterday's arrivals) come before today's. The day is periodic, so the energy such vehicles
+    still need at midnight is a fixed point: the day is repeated, from the need left with no
+    capacity limit, until it changes by less than 1e-9 kWh (at most :data:`QUEUE_MAX_DAYS` days).
+    With capacity to spare this is 003 eq. (3) exactly (:func:`grid.ev.uncoordinated_load_kw`).
+    Hourly resolution: vehicles arriving within one hour share it in arrival order, whatever the
+    minutes.
+
+    Parameters
+    ----------
+    model:
+        From :func:`dispatch_model`.
+    capacity_kw:
+        ``(n_candidates, n_stations)``.
+
+    Returns
+    -------
+    load_kw:
+        ``(n_candidates, n_stations, 24)`` grid side.
+    unserved_kwh:
+        ``(n_candidates, n_stations)`` battery side, per typical day.
+    """
+    cap = np.asarray(capacity_kw, dtype=np.float64)
+    if cap.ndim != 2 or cap.shape[1] != model.n_stations:
+        raise DispatchError(f"capacity_kw: expected (n_candidates, {model.n_stations}), got {cap.shape}")
+    q = model.plug_queue
+    load, unserved, _ = _queue_kernel(
+        np.ascontiguousarray(cap),
+        q.efficiency,
+        q.need_kwh,
+        q.slot_kwh,
+        q.wrap_kwh,
+        q.st_ptr,
+        QUEUE_MAX_DAYS,
     )
-    unserved = ((u - u_eff) * ratio[None]).sum(-1)  # (n_c, n_st), battery side
-    return u_eff, unserved
+    return load, unserved
+
+
+def _uncoordinated(model: StationFleet, cap: NDArray[np.float64]):
+    return plug_and_charge(model, cap)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -554,8 +798,7 @@ def _apply_kernel(
     plan_ch,
     plan_dis,
     row,
-    rc_ch,
-    rc_dis,
+    rc,
     proc_order,
     st_ptr,
     avail,
@@ -586,8 +829,7 @@ def _apply_kernel(
     out_dis = np.zeros((n_c, n_s, n_st, 24))
     energy = np.zeros((n_c, n_s, n_st, 24))
     unserved = np.zeros((n_c, n_s, n_st))
-    rch = np.zeros((n_st, 24))
-    rdis = np.zeros((n_st, 24))
+    rch = np.zeros((n_st, 24))  # converter rating left: charge + discharge of all clusters
     a = np.zeros(24)
     a_dis = np.zeros(24)
     w = np.zeros((4, 24))
@@ -607,8 +849,7 @@ def _apply_kernel(
     for ci in range(n_c):
         for si in range(n_s):
             p = row[ci, si]
-            rch[:, :] = rc_ch[ci]
-            rdis[:, :] = rc_dis[ci]
+            rch[:, :] = rc[ci]
             for q in range(proc_order.shape[0]):
                 k = proc_order[q]
                 j = station[k]
@@ -620,7 +861,7 @@ def _apply_kernel(
                 fits = True
                 for i in range(L):
                     t = sl[i]
-                    if pc[i] > rch[j, t] + 1e-9 or pd[i] > rdis[j, t] + 1e-9:
+                    if pc[i] + pd[i] > rch[j, t] + 1e-9:
                         fits = False
                         break
                 if fits:
@@ -634,7 +875,7 @@ def _apply_kernel(
                     blk = 0
                     for i in range(L):
                         a[i] = min(avail[k, i], max(rch[j, sl[i]], 0.0))
-                        a_dis[i] = min(avail[k, i], max(rdis[j, sl[i]], 0.0))
+                        a_dis[i] = a[i]  # a plan never charges and discharges in the same hour
                         if pd[i] > 0.0:
                             blk = max_block
                     w[0, :] = 0.0
@@ -678,8 +919,7 @@ def _apply_kernel(
                         wd[k, i] = w[1, i]
                 for i in range(L):
                     t = sl[i]
-                    rch[j, t] -= wc[k, i]
-                    rdis[j, t] -= wd[k, i]
+                    rch[j, t] -= wc[k, i] + wd[k, i]
             for j in range(n_st):
                 members = proc_order[st_ptr[j] : st_ptr[j + 1]]
                 for q in range(members.shape[0]):
@@ -768,8 +1008,8 @@ def dispatch_heuristic(
         bool(charge_first),
     )
     u_eff, pc_unserved = _uncoordinated(model, cap)
-    rc_ch = np.ascontiguousarray(cap[..., None] - u_eff)
-    rc_dis = np.ascontiguousarray(np.broadcast_to(cap[..., None], rc_ch.shape))
+    # one converter rating per station and hour, shared by charging and discharging (module docstring)
+    rc = np.ascontiguousarray(cap[..., None] - u_eff)
     laxity = (win - cl.charge_hours).astype(np.float64)
     proc_order = np.lexsort((laxity, cl.station)).astype(np.int64)  # least flexible first
     st_ptr = np.searchsorted(cl.station[proc_order], np.arange(n_st + 1)).astype(np.int64)
@@ -779,8 +1019,7 @@ def dispatch_heuristic(
         np.ascontiguousarray(plan_ch[:, kk, slots]),
         np.ascontiguousarray(plan_dis[:, kk, slots]),
         row,
-        rc_ch,
-        rc_dis,
+        rc,
         proc_order,
         st_ptr,
         np.ascontiguousarray(cl.avail_kw[kk, slots]),
@@ -824,8 +1063,11 @@ def _result(model, pc, pd, u_eff, pc_unserved, ch, dis, energy, unserved, penalt
 # --------------------------------------------------------------------------------------------------
 
 
-def _lp_station(lim: StationLimits, need: NDArray[np.float64], j: int, ch_max, dis_max, c, v, penalty):
-    """One station's cyclic storage LP; returns (p_ch, p_dis, energy, shortfall) or raises."""
+def _lp_station(
+    lim: StationLimits, need: NDArray[np.float64], j: int, ch_max, dis_max, rating, c, v, penalty
+):
+    """One station's cyclic storage LP, ``p_ch(t) + p_dis(t) <= rating(t)`` (the converters);
+    returns (p_ch, p_dis, energy, shortfall) or raises."""
     T = N_HOURS
     eta = float(lim.efficiency[j])
     n = 4 * T  # p_ch, p_dis, S, u
@@ -846,19 +1088,22 @@ def _lp_station(lim: StationLimits, need: NDArray[np.float64], j: int, ch_max, d
         ]
         + [(0.0, float(x)) for x in need[j]]
     )
+    a_ub = np.zeros((T, n))
+    a_ub[np.arange(T), np.arange(T)] = 1.0
+    a_ub[np.arange(T), T + np.arange(T)] = 1.0
     cost = np.concatenate([c, -v, np.zeros(T), np.full(T, penalty)])
-    res = linprog(cost, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+    res = linprog(cost, A_ub=a_ub, b_ub=rating, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
     if res.status != 0:
         raise DispatchError(f"LP for station {j} failed: {res.message}")
     x = res.x
     return x[:T], x[T : 2 * T], x[2 * T : 3 * T], x[3 * T :]
 
 
-def _lp_clusters_station(cl: ClusterSet, j: int, ch_cap, dis_cap, c, v, penalty):
+def _lp_clusters_station(cl: ClusterSet, j: int, rating, c, v, penalty):
     """One station's LP at cluster resolution: every cluster its own storage (002 eq. (1)) over
     its stay, ``min(e_min, e_arr) <= S <= e_max``, a shortfall at its departure, and the station's
-    charge/discharge capacity shared by the clusters per hour. Returns (p_ch, p_dis, energy,
-    shortfall), clock-hour arrays, or raises."""
+    converter rating shared by the clusters' charging and discharging per hour (``rating``, kW).
+    Returns (p_ch, p_dis, energy, shortfall), clock-hour arrays, or raises."""
     ks = np.flatnonzero(cl.station == j)
     T = N_HOURS
     if ks.size == 0:
@@ -880,14 +1125,14 @@ def _lp_clusters_station(cl: ClusterSet, j: int, ch_cap, dis_cap, c, v, penalty)
     vals = np.concatenate([np.ones(n_pos), -ek, 1.0 / ek, -np.ones(int((pos_i > 0).sum()))])
     a_eq = sparse.csr_matrix((vals, (rows, cols)), shape=(n_pos, n))
     b_eq = np.where(pos_i == 0, cl.energy_arrival_kwh[ks][pos_k], 0.0)
-    # station capacity per hour (charge, discharge) and departure energy: -S_last - short <= -e_req
+    # converter rating per hour (charge + discharge) and departure energy: -S_last - short <= -e_req
     last = off[1:] - 1
-    rows = np.concatenate([pos_t, T + pos_t, 2 * T + np.arange(nk), 2 * T + np.arange(nk)])
+    rows = np.concatenate([pos_t, pos_t, T + np.arange(nk), T + np.arange(nk)])
     cols = np.concatenate([idx, n_pos + idx, 2 * n_pos + last, 3 * n_pos + np.arange(nk)])
     vals = np.concatenate([np.ones(2 * n_pos), -np.ones(2 * nk)])
-    a_ub = sparse.csr_matrix((vals, (rows, cols)), shape=(2 * T + nk, n))
+    a_ub = sparse.csr_matrix((vals, (rows, cols)), shape=(T + nk, n))
     e_arr, e_req = cl.energy_arrival_kwh[ks], cl.energy_required_kwh[ks]
-    b_ub = np.concatenate([ch_cap, dis_cap, -e_req])
+    b_ub = np.concatenate([rating, -e_req])
     av = cl.avail_kw[ks][pos_k, pos_t]
     lo_s = np.minimum(cl.energy_min_kwh[ks], e_arr)[pos_k]
     hi_s = np.maximum(cl.energy_max_kwh[ks], np.maximum(e_arr, e_req))[pos_k]
@@ -950,15 +1195,14 @@ def dispatch_lp(
     energy = np.zeros(full)
     unserved = np.zeros(full[:3])
     for ci in range(n_c):
-        ch_max = np.minimum(lim.p_ch_max_kw, np.maximum(cap[ci][:, None] - u_eff[ci], 0.0))
-        dis_max = np.minimum(lim.p_dis_max_kw, cap[ci][:, None])
+        rating = np.maximum(cap[ci][:, None] - u_eff[ci], 0.0)  # converters left by plug-and-charge
+        ch_max = np.minimum(lim.p_ch_max_kw, rating)
+        dis_max = np.minimum(lim.p_dis_max_kw, rating)
         for si in range(n_s):
             for j in range(n_st):
                 if per_cluster:
-                    ch_cap = np.maximum(cap[ci, j] - u_eff[ci, j], 0.0)
-                    dis_cap = np.full(N_HOURS, cap[ci, j])
                     x = _lp_clusters_station(
-                        model.clusters, j, ch_cap, dis_cap, cb[ci, si, j], vb[ci, si, j], pen[ci, si, j]
+                        model.clusters, j, rating[j], cb[ci, si, j], vb[ci, si, j], pen[ci, si, j]
                     )
                     ch[ci, si, j], dis[ci, si, j], energy[ci, si, j] = x[0], x[1], x[2]
                     unserved[ci, si, j] = x[3]
@@ -969,6 +1213,7 @@ def dispatch_lp(
                     j,
                     ch_max[j],
                     dis_max[j],
+                    rating[j],
                     cb[ci, si, j],
                     vb[ci, si, j],
                     pen[ci, si, j],

@@ -127,9 +127,12 @@ Readings of the paper (where 003 is garbled or silent; all overridable in :class
   limit admits is credited at ``c_i`` (eq. (5) as printed). The voltage band stays a constraint
   (eq. (26)), not a curtailment rule. The lower level's signal uses the available DG.
 * Station converters: a station's kW bounds the sum of its charging and discharging in an hour
-  (reading; 003 says nothing). :mod:`grid.dispatch` caps the two separately, so ``compute`` reports
-  ``converter_excess_mwh`` (energy above that shared rating) and ``same_hour_cycling_mwh`` (energy a
-  station charges and discharges in the same hour) rather than enforcing it.
+  (reading; 003 says nothing), enforced by :mod:`grid.dispatch`; ``compute`` reports
+  ``converter_excess_mwh`` (energy above that shared rating, 0 up to round-off) and
+  ``same_hour_cycling_mwh`` (energy a station charges and discharges in the same hour).
+* Plug-and-charge beyond a station's kW waits: vehicles are served first come, first served within
+  the station's kW and their stay, and what they lack at departure is unserved
+  (:func:`grid.dispatch.plug_and_charge`).
 * Unstated inputs as settings (defaults: the earlier choices): TOU hours ``Config003.tou_periods``
   (``"002"``; ``"evening_peak"``: peak 08-11 and 18-23 h, valley 23-07 h); wind resource
   ``Config003.wind_capacity_factor`` (None = measured TMY3, capacity factor about 0.15; a number =
@@ -757,7 +760,9 @@ class DGEVCSPlanning(ChunkedEvaluation, Problem):
         # 003 eq. (13) without the V2G group: load - DG + the plug-and-charge load the stations serve.
         load_kw = self._load_pu * self.net.p_kw.sum()  # (S, 24)
         dg_kw = (w.sum(1) * u)[:, None, None] * self._wind_pu + (p.sum(1) * u)[:, None, None] * self._pv_pu
-        unc_kw = np.minimum(self.fleet_model.uncoordinated_kw[None], cap_kw[..., None]).sum(1)  # (n, 24)
+        from grid.dispatch import plug_and_charge
+
+        unc_kw = plug_and_charge(self.fleet_model, cap_kw)[0].sum(1)  # (n, 24), served first come first
         p_e = load_kw - dg_kw + unc_kw[:, None, :]  # (n, S, 24)
         dev = p_e - p_e.mean(axis=-1, keepdims=True)
         f3 = np.maximum(p_e.std(axis=-1, keepdims=True), 1e-6)
@@ -967,9 +972,9 @@ class DGEVCSPlanning(ChunkedEvaluation, Problem):
         out["curtailed_mwh"] = year(curtailed_kw) / 1000.0  # not consumed (grid.curtailment)
         # eq. (21) summed over the year: the lower level's profit, without the investment
         out["operating_profit"] = out["profit"] + out["investment"]
-        # A station's converters (reading: charge + discharge <= its kW in every hour) -- the
-        # dispatcher caps the two separately, so report what exceeds the shared rating and the energy
-        # a station charges and discharges in the same hour.
+        # A station's converters (reading: charge + discharge <= its kW in every hour; the
+        # dispatcher enforces it): what exceeds the shared rating, and the energy a station charges
+        # and discharges in the same hour.
         both = p_ch + p_dis  # (n, S or 1, K, 24)
         out["converter_excess_mwh"] = year(np.maximum(both - cap[:, None, :, None], 0.0).sum(2)) / 1000.0
         out["same_hour_cycling_mwh"] = year(np.minimum(p_ch, p_dis).sum(2)) / 1000.0

@@ -254,6 +254,7 @@ def mann_whitney(df: pd.DataFrame) -> pd.DataFrame:
                     "budget": budget,
                     "U": test.statistic,
                     "p_ihspso_less_than_pso": test.pvalue,
+                    "p_pso_less_than_ihspso": mannwhitneyu(b, a, alternative="less").pvalue,
                     "ihspso_mean_below_pso": bool(a.mean() < b.mean()),
                     "ihspso_median_below_pso": bool(np.median(a) < np.median(b)),
                 }
@@ -281,14 +282,20 @@ def markdown(summary: pd.DataFrame, mw: pd.DataFrame, budget_titles: dict[str, s
         cells += [_g(row[("003", k)]) for k in ("best", "worst", "mean")]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     if not mw.empty:
-        lines += [
-            "",
-            "| function | " + " | ".join(f"{budget_titles[b]}: p (I-HSPSO < PSO)" for b in budgets) + " |",
-        ]
-        lines.append("|---|" + "---|" * len(budgets))
+        head = ["function"]
+        for b in budgets:
+            head += [f"{budget_titles[b]}: p (I-HSPSO < PSO)", "p (PSO < I-HSPSO)"]
+        lines += ["", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for f, sub in mw.groupby("function", sort=False):
-            p = sub.set_index("budget")["p_ihspso_less_than_pso"]
-            lines.append(f"| {f} | " + " | ".join(f"{p[b]:.3g}" if b in p else "" for b in budgets) + " |")
+            p = sub.set_index("budget")
+            cells = [f]
+            for b in budgets:
+                cells += (
+                    [f"{p.loc[b, 'p_ihspso_less_than_pso']:.3g}", f"{p.loc[b, 'p_pso_less_than_ihspso']:.3g}"]
+                    if b in p.index
+                    else ["", ""]
+                )
+            lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -356,8 +363,8 @@ def main(argv: list[str] | None = None) -> None:
     summary, mw = summarise(df), mann_whitney(df)
     header = (
         f"003 table 10 re-run: n = {args.n_var} (f3: 2), swarm {args.pop}, budgets: "
-        f"{' | '.join(titles[b] for b in budgets)}; {args.runs} runs, {args.jobs} jobs, "
-        f"total wall {wall:.0f} s"
+        f"{' | '.join(titles[b] for b in budgets)}; {args.runs} runs, "
+        + (f"from {args.from_csv}" if args.from_csv else f"{args.jobs} jobs, total wall {wall:.0f} s")
     )
     if args.markdown:
         with open(args.markdown, "w") as fh:
@@ -367,7 +374,7 @@ def main(argv: list[str] | None = None) -> None:
     ):
         print(header)
         print(summary.to_string())
-        print("\nOne-sided Mann-Whitney U, H1: I-HSPSO < PSO")
+        print("\nOne-sided Mann-Whitney U, H1: I-HSPSO < PSO (and the reverse)")
         print(mw.to_string(index=False))
 
 

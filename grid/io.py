@@ -29,7 +29,8 @@ __all__ = ["read_csv", "from_pandapower", "to_pandapower", "read_matpower", "rea
            "write_dss"]
 
 #: Metadata keys ``read_csv`` uses.
-_META_USED = ("base_kv", "slack_bus", "slack_vm_pu", "slack_va_deg", "source", "case")
+_META_USED = ("base_kv", "slack_bus", "slack_vm_pu", "slack_va_deg", "source", "case",
+              "transformer_kva", "reverse_limit_kw")
 #: Descriptive keys (the shipped ``grid/data/*_meta.json``) that are accepted and not used.
 _META_INFO = ("base_mva", "z_base_ohm", "bus_numbering", "n_bus", "n_branch_total", "n_branch_in_service",
               "total_load_kw", "total_load_kvar", "note")
@@ -122,6 +123,12 @@ def read_csv(
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise FeederFileError(f"{where}: metadata {key!r} must be a number, got {value!r}")
         numbers[key] = float(value)
+    optional = {}  # the substation transformer's rating and reverse-power limit (Network checks them)
+    for key in ("transformer_kva", "reverse_limit_kw"):
+        value = info.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise FeederFileError(f"{where}: metadata {key!r} must be a number, got {value!r}")
+        optional[key] = None if value is None else float(value)
     bdf = _read_table(branches)
     ldf = _read_table(loads)
     return Network.from_tables(
@@ -135,6 +142,7 @@ def read_csv(
         source=source or str(info.get("source", "")),
         file=str(branches),
         loads_file=str(loads),
+        **optional,
     )
 
 

@@ -96,6 +96,16 @@ def test_good_tables_round_trip(tmp_path: Path) -> None:
     same_network(read_csv(b, ld, meta), net)
 
 
+def test_transformer_rating_read_from_metadata(tmp_path: Path) -> None:
+    b, ld, _ = write_case(tmp_path, *tables(cases.load("ieee33")))
+    meta = {"base_kv": 12.66, "slack_bus": 1, "transformer_kva": 5000, "reverse_limit_kw": 4000}
+    net = read_csv(b, ld, meta)
+    assert (net.transformer_kva, net.reverse_limit_kw) == (5000.0, 4000.0)
+    assert read_csv(b, ld, {"base_kv": 12.66, "slack_bus": 1}).transformer_kva is None
+    with pytest.raises(FeederFileError, match="'transformer_kva' must be a number"):
+        read_csv(b, ld, {"base_kv": 12.66, "slack_bus": 1, "transformer_kva": "5 MVA"})
+
+
 def test_two_slacks(tmp_path: Path) -> None:
     br, loads = tables(cases.load("ieee33"))
     loads["slack"] = loads.bus.isin([1, 5]).astype(int)

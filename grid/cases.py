@@ -46,7 +46,8 @@ def _ieee34() -> Network:
 
     Built through :func:`grid.io.read_dss` from EPRI's OpenDSS Mod 1 model
     (``grid/data/opendss/ieee34/ieee34_fixed_taps.dss``), regulators at Kersting's published taps
-    (reg1 12/5/5, reg2 13/11/12: the mean per bank, ``tap = 1/(1 + 0.00625 mean)``). The slack is
+    (reg1 12/5/5, reg2 13/11/12; a bank's tap is the mean of its per-phase ratios,
+    ``tap = mean_k 1/(1 + 0.00625 n_k)``, not the ratio at the mean step). The slack is
     bus 800 at 1.05 pu, 0 degrees: EPRI's stiff 69/24.9 kV substation transformer above it (a
     modification of theirs, 1e-5 pu drop) is left out. XFM-1 (24.9/4.16 kV) is a branch at nominal
     ratio with everything referred to 24.9 kV. Line charging is kept (half at each end).

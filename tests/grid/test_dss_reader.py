@@ -10,6 +10,7 @@ import pytest
 
 from grid import cases
 from grid.errors import (
+    DssDisconnectedError,
     DssError,
     DssFileNotFoundError,
     DssLoopError,
@@ -155,6 +156,19 @@ def test_loop_error_is_also_a_network_loop_error(tmp_path: Path) -> None:
                          "New Line.b bus1=2 bus2=1 linecode=lc1 phases=1\n")
     with pytest.raises(LoopError, match=r"line\.b"):
         read_dss(f)
+
+
+def test_bus_fed_only_through_an_open_switch_is_a_named_error(tmp_path: Path) -> None:
+    # bus 3 hangs off an open switch and nothing else feeds it (a dead-end alternate-feed bus)
+    f = _write(tmp_path, """New Line.a phases=3 bus1=1 bus2=2 linecode=lc3 length=1 units=kft
+New Line.sw phases=3 bus1=2 bus2=3 switch=yes r1=1e-3 r0=1e-3 x1=0 x0=0 c1=0 c0=0
+New Load.l3 bus1=3 phases=3 kv=12.47 kw=10 kvar=5
+Open Line.sw term=2
+""")
+    match = r"case\.dss:7: line\.sw: open switch to bus '3', which nothing else feeds"
+    with pytest.raises(DssDisconnectedError, match=match) as info:
+        read_dss(f)
+    assert Path(info.value.file).name == "case.dss" and info.value.line == 7
 
 
 def test_missing_top_file() -> None:

@@ -1,0 +1,709 @@
+"""Storage devices and a batched net-load flattening dispatcher (papers 004, 002 plan 3, 000).
+
+Two kinds of device, one interface (:class:`StorageBounds`, arrays ``(..., 24)``):
+
+* a stationary battery (:func:`battery`): power and energy ratings, one efficiency for charging
+  and discharging, a SOC window, cyclic over the typical day (end state = start state);
+* an EV station seen as storage (:func:`ev_station`): the station's vehicles aggregated by
+  :func:`grid.ev.station_limits` (004 eqs. (6)-(9), the same aggregation as 002 eq. (5)):
+  time-varying power limits (connected chargers) capped by the station's installed power, energy
+  bounds of the vehicles present, and the energy that arrivals bring and departures take.
+
+The model of every device, hour ``t = 0..23`` of a cyclic typical day (004 eqs. (6)-(9); 002 eq.
+(1) with ``eta_ref = 1``)::
+
+    S_t = S_{t-1} + dS_t + eta * p_ch_t - p_dis_t / eta          S_{-1} = S_23   (cyclic)
+    E_min_t <= S_t <= E_max_t
+    0 <= p_ch_t <= P_ch_max_t,   0 <= p_dis_t <= P_dis_max_t,   p_ch_t * p_dis_t = 0
+
+``S_t`` is the stored energy (battery side, kWh) at the end of hour ``t``, ``dS_t`` the energy brought
+by arriving vehicles minus the energy departing vehicles take (0 for a battery), ``p_ch``/``p_dis``
+the grid-side powers (kW). Reading of 004 eq. (7), ``S_T = S_exp``: each departing vehicle takes its
+feasible departure energy (``dS``), and the day is cyclic, so the expected energy is delivered every
+day rather than once at a horizon's end.
+
+The dispatcher (:func:`flatten`)
+-------------------------------
+For every batch element (candidate x scenario) with devices ``j``::
+
+    minimise  sum_t (L_t + sum_j (p_ch_jt - p_dis_jt))^2
+
+the squared grid draw of the feeder's net load ``L`` (load minus DG) with the devices: the classic
+valley-filling objective (Gan, Topcu & Low, IEEE Trans. Power Syst. 28(2), 2013). 004 states
+"stabilise the DG fluctuations" and fig. 8 (charge at the midday DG peak, discharge when DG is low)
+but no lower-level formula; the issue asks to flatten the net load (squared deviation from its
+mean). For lossless storage both objectives have the same minimiser (``sum_t p_t`` is then fixed by
+the energy balance, and ``sum (g - mean g)^2 = sum g^2 - (sum g)^2 / 24``); with losses the squared
+draw also charges the lost energy to the schedule, which the deviation from the mean would not (it
+would even reward burning energy in a valley). That is the stated reading; :func:`flatten_qp` solves
+the same problem exactly.
+
+Algorithm (a numba kernel over the flattened batch, no Python loop per candidate or scenario):
+
+1. *What cannot be served.* Where a device cannot reach its lower energy bound even charging at
+   full power whenever it can (a station capped below its fleet's needs), the missing energy is
+   unserved: the greedy full-charge trajectory of the cyclic day is the highest possible at every
+   hour, so its deficits are the least unserved energy for that cap. They are added to ``dS``
+   (departing vehicles take less) and reported as ``unserved_kwh``.
+2. *One device, given the others* (an exact solver). For an energy price ``nu`` each hour's best
+   power is closed form (KKT of ``(r_t + p)^2 - nu * delta(p)``, ``delta`` the stored energy);
+   ``nu`` is found where the day's energy balances (bisection, then the exact linear solve on the
+   bracket where no hour changes regime). Where the trajectory leaves the energy bounds, the
+   worst violation is pinned to its bound and the two arcs on either side are solved again
+   (the taut-string construction); the cyclic day is first cut at the pair of hours that make the
+   start energy infeasible.
+3. *Devices together.* Block coordinate descent (Gauss-Seidel): each device in turn is solved
+   exactly against the net load plus the others' schedules, ``sweeps`` times. The objective is
+   smooth and convex and the constraints separate by device, so this converges to the joint
+   optimum.
+
+The gap to the exact QP (:func:`flatten_qp`, cvxpy + Clarabel; test extra) is measured in
+``tests/grid/test_storage.py`` and ``python -m benchmarks.storage``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+from numpy.typing import ArrayLike, NDArray
+
+from .ev import N_HOURS, StationLimits
+
+__all__ = [
+    "StorageError",
+    "StorageBounds",
+    "StorageSchedule",
+    "battery",
+    "ev_station",
+    "flatten",
+    "flatten_qp",
+]
+
+#: Absolute tolerance (kWh) on the energy bounds of a returned schedule.
+ENERGY_TOL_KWH = 1e-6
+
+
+class StorageError(ValueError):
+    """Storage parameters out of range, or shapes that do not broadcast."""
+
+
+def _f64(x: ArrayLike) -> NDArray[np.float64]:
+    return np.asarray(x, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class StorageBounds:
+    """Storage devices as hourly bounds (read-only arrays).
+
+    Hourly arrays have shape ``(..., 24)`` and ``efficiency`` has ``(...)``; the leading axes are any
+    batch of devices (for example ``(n_candidates, n_devices)``), broadcast against the net load by
+    :func:`flatten`.
+
+    Attributes
+    ----------
+    p_ch_max_kw, p_dis_max_kw:
+        Grid-side charging and discharging limits per hour (kW, >= 0).
+    energy_min_kwh, energy_max_kwh:
+        Bounds on the stored energy at the end of each hour (kWh, battery side).
+    inflow_kwh:
+        ``dS_t``: energy brought by arrivals minus energy taken by departures in hour ``t`` (kWh);
+        zero for a battery.
+    efficiency:
+        Charging (= discharging) efficiency in ``(0, 1]``.
+    kind:
+        ``"battery"`` or ``"ev_station"`` (labels for plots and tables).
+    """
+
+    p_ch_max_kw: NDArray[np.float64]
+    p_dis_max_kw: NDArray[np.float64]
+    energy_min_kwh: NDArray[np.float64]
+    energy_max_kwh: NDArray[np.float64]
+    inflow_kwh: NDArray[np.float64]
+    efficiency: NDArray[np.float64]
+    kind: str = "battery"
+
+    def __post_init__(self) -> None:
+        hourly = ("p_ch_max_kw", "p_dis_max_kw", "energy_min_kwh", "energy_max_kwh", "inflow_kwh")
+        arrays = {name: _f64(getattr(self, name)) for name in (*hourly, "efficiency")}
+        for name in hourly:
+            if arrays[name].ndim < 1 or arrays[name].shape[-1] != N_HOURS:
+                raise StorageError(f"{name}: last axis must be the {N_HOURS} hours, got {arrays[name].shape}")
+        try:
+            shape = np.broadcast_shapes(*(arrays[n].shape for n in hourly), (*arrays["efficiency"].shape, 1))
+        except ValueError as exc:
+            raise StorageError(f"storage bounds do not broadcast: {exc}") from None
+        for name, a in arrays.items():
+            if not np.all(np.isfinite(a)):
+                raise StorageError(f"{name}: values must be finite")
+        for name in ("p_ch_max_kw", "p_dis_max_kw"):
+            if np.any(arrays[name] < 0):
+                raise StorageError(f"{name}: power limits must be >= 0 kW")
+        eff = arrays["efficiency"]
+        if np.any(eff <= 0) or np.any(eff > 1):
+            raise StorageError(f"efficiency must lie in (0, 1], got {eff.min():.4g}..{eff.max():.4g}")
+        if np.any(arrays["energy_min_kwh"] > arrays["energy_max_kwh"] + ENERGY_TOL_KWH):
+            raise StorageError("energy_min_kwh exceeds energy_max_kwh in some hour")
+        if self.kind not in ("battery", "ev_station"):
+            raise StorageError(f"kind must be 'battery' or 'ev_station', got {self.kind!r}")
+        for name, a in arrays.items():
+            b = np.ascontiguousarray(np.broadcast_to(a, shape if name != "efficiency" else shape[:-1]))
+            b = b.copy()
+            b.setflags(write=False)
+            object.__setattr__(self, name, b)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The device batch shape (without the hour axis)."""
+        return tuple(self.efficiency.shape)
+
+    def expand_dims(self, axis: int) -> StorageBounds:
+        """The same devices with a new batch axis of length one at ``axis`` of :attr:`shape`
+        (e.g. ``(n_candidates, n_devices)`` -> ``(n_candidates, 1, n_devices)`` to broadcast
+        against ``(n_candidates, n_scenarios, 24)`` net loads)."""
+        nd = len(self.shape)
+        if not -nd - 1 <= axis <= nd:
+            raise StorageError(f"expand_dims: axis {axis} out of range for shape {self.shape}")
+        ax = axis if axis >= 0 else nd + 1 + axis
+        hourly = {
+            name: np.expand_dims(getattr(self, name), ax)
+            for name in ("p_ch_max_kw", "p_dis_max_kw", "energy_min_kwh", "energy_max_kwh", "inflow_kwh")
+        }
+        return StorageBounds(**hourly, efficiency=np.expand_dims(self.efficiency, ax), kind=self.kind)
+
+
+def battery(
+    power_kw: ArrayLike,
+    energy_kwh: ArrayLike,
+    *,
+    efficiency: float = 0.95,
+    soc_min: float = 0.1,
+    soc_max: float = 0.9,
+) -> StorageBounds:
+    """Stationary batteries, cyclic over the typical day.
+
+    ``power_kw`` and ``energy_kwh`` broadcast to the device batch shape (e.g. ``(n_candidates,
+    n_devices)``); the SOC window bounds the stored energy to ``[soc_min, soc_max] * energy_kwh``.
+    Defaults (0.95, 0.1-0.9) are the values proposed for 004's "normal energy storage" (004 gives
+    none).
+    """
+    p = _f64(power_kw)
+    e = _f64(energy_kwh)
+    if np.any(p < 0) or np.any(e < 0) or not (np.all(np.isfinite(p)) and np.all(np.isfinite(e))):
+        raise StorageError("battery: power_kw and energy_kwh must be finite and >= 0")
+    if not (0.0 <= soc_min <= soc_max <= 1.0):
+        raise StorageError(f"battery: need 0 <= soc_min <= soc_max <= 1, got {soc_min}, {soc_max}")
+    p, e = np.broadcast_arrays(p, e)
+    hours = (*p.shape, N_HOURS)
+    return StorageBounds(
+        p_ch_max_kw=np.broadcast_to(p[..., None], hours),
+        p_dis_max_kw=np.broadcast_to(p[..., None], hours),
+        energy_min_kwh=np.broadcast_to(soc_min * e[..., None], hours),
+        energy_max_kwh=np.broadcast_to(soc_max * e[..., None], hours),
+        inflow_kwh=np.zeros(hours),
+        efficiency=np.full(p.shape, float(efficiency)),
+        kind="battery",
+    )
+
+
+def ev_station(
+    limits: StationLimits, capacity_kw: ArrayLike, *, stations: ArrayLike | None = None
+) -> StorageBounds:
+    """EV stations as storage (004 eqs. (6)-(9)) under an installed power per candidate.
+
+    Parameters
+    ----------
+    limits:
+        :func:`grid.ev.station_limits` of the sampled fleet, ``(n_stations, 24)``.
+    capacity_kw:
+        ``(n_candidates, n_devices)`` installed power of each device (its converters bound charging
+        and discharging, 004 eq. (9)).
+    stations:
+        ``(n_devices,)`` which station of ``limits`` feeds each device; default ``0..n_devices-1``.
+
+    Returns
+    -------
+    StorageBounds of shape ``(n_candidates, n_devices)``.
+    """
+    cap = _f64(capacity_kw)
+    if cap.ndim != 2:
+        raise StorageError(f"ev_station: capacity_kw must be (n_candidates, n_devices), got {cap.shape}")
+    if np.any(cap < 0) or not np.all(np.isfinite(cap)):
+        raise StorageError("ev_station: capacity_kw must be finite and >= 0")
+    n_dev = cap.shape[1]
+    idx = np.arange(n_dev) if stations is None else np.asarray(stations, dtype=np.int64)
+    if idx.shape != (n_dev,) or np.any(idx < 0) or np.any(idx >= limits.n_stations):
+        raise StorageError(
+            f"ev_station: stations must be {n_dev} indices into the fleet's "
+            f"{limits.n_stations} stations, got {idx}"
+        )
+    c = cap[..., None]
+    return StorageBounds(
+        p_ch_max_kw=np.minimum(limits.p_ch_max_kw[idx][None], c),
+        p_dis_max_kw=np.minimum(limits.p_dis_max_kw[idx][None], c),
+        energy_min_kwh=np.broadcast_to(limits.energy_min_kwh[idx], (*cap.shape, N_HOURS)),
+        energy_max_kwh=np.broadcast_to(limits.energy_max_kwh[idx], (*cap.shape, N_HOURS)),
+        inflow_kwh=np.broadcast_to(limits.delta_kwh[idx], (*cap.shape, N_HOURS)),
+        efficiency=np.broadcast_to(limits.efficiency[idx], cap.shape),
+        kind="ev_station",
+    )
+
+
+@dataclass(frozen=True)
+class StorageSchedule:
+    """A dispatch: arrays ``(..., n_devices, 24)`` unless noted.
+
+    ``p_ch_kw``, ``p_dis_kw`` (grid side), ``energy_kwh`` (stored energy at the end of each hour),
+    ``unserved_kwh`` (``(..., n_devices, 24)``, energy departing vehicles could not be given),
+    ``grid_kw`` (``(..., 24)``, the net load with the devices) and ``objective`` (``(...)``,
+    ``sum_t grid_kw^2`` in kW^2).
+    """
+
+    p_ch_kw: NDArray[np.float64]
+    p_dis_kw: NDArray[np.float64]
+    energy_kwh: NDArray[np.float64]
+    unserved_kwh: NDArray[np.float64]
+    grid_kw: NDArray[np.float64]
+    objective: NDArray[np.float64]
+
+    @property
+    def p_net_kw(self) -> NDArray[np.float64]:
+        """Net grid-side demand of each device, ``p_ch - p_dis``."""
+        return self.p_ch_kw - self.p_dis_kw
+
+    @property
+    def charged_kwh(self) -> NDArray[np.float64]:
+        """``(..., n_devices)`` grid-side energy charged over the day (004 f3 reading)."""
+        return self.p_ch_kw.sum(-1)
+
+
+# --------------------------------------------------------------------------------------------------
+# kernel
+# --------------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _hour(nu, r, pcmax, pdmax, eta):
+    """Best (p_ch, p_dis, regime) of one hour at energy price ``nu`` (KKT of
+    ``(r + p)^2 - nu * delta(p)``, ``delta = eta p_ch - p_dis / eta``). Regimes: 0 full discharge,
+    1 partial discharge, 2 idle, 3 partial charge, 4 full charge."""
+    c = 0.5 * nu * eta - r
+    d = r - 0.5 * nu / eta
+    if c > 0.0 and d > 0.0:  # nu < 0: both pieces are candidates (non-convex in p); take the better
+        pc = min(c, pcmax)
+        pd = min(d, pdmax)
+        fc = (r + pc) ** 2 - nu * eta * pc
+        fd = (r - pd) ** 2 + nu * pd / eta
+        if r * r <= fc and r * r <= fd:
+            return 0.0, 0.0, 2
+        if fc <= fd:
+            return pc, 0.0, 4 if c >= pcmax else 3
+        return 0.0, pd, 0 if d >= pdmax else 1
+    if c > 0.0:
+        return min(c, pcmax), 0.0, 4 if c >= pcmax else 3
+    if d > 0.0:
+        return 0.0, min(d, pdmax), 0 if d >= pdmax else 1
+    return 0.0, 0.0, 2
+
+
+@njit(cache=True)
+def _balance(nu, hours, n, r, pcmax, pdmax, eta, regime):
+    """Stored-energy change over ``hours[:n]`` at price ``nu``; fills ``regime``."""
+    tot = 0.0
+    for k in range(n):
+        t = hours[k]
+        pc, pd, reg = _hour(nu, r[t], pcmax[t], pdmax[t], eta)
+        regime[k] = reg
+        tot += eta * pc - pd / eta
+    return tot
+
+
+@njit(cache=True)
+def _linear_nu(hours, n, target, r, pcmax, pdmax, eta, regime):
+    """Solve ``balance(nu) = target`` where every hour keeps ``regime`` (the balance is linear
+    there, ``a nu + b``); returns nan when it does not depend on ``nu``."""
+    a = 0.0
+    b = 0.0
+    for k in range(n):
+        t = hours[k]
+        g = regime[k]
+        if g == 3:
+            a += 0.5 * eta * eta
+            b -= eta * r[t]
+        elif g == 4:
+            b += eta * pcmax[t]
+        elif g == 1:
+            a += 0.5 / (eta * eta)
+            b -= r[t] / eta
+        elif g == 0:
+            b -= pdmax[t] / eta
+    return (target - b) / a if a > 0.0 else np.nan
+
+
+@njit(cache=True)
+def _solve_arc(hours, n, target, r, pcmax, pdmax, eta, pc_out, pd_out, reg, bp_sorted, bp_hour, in_arc, s):
+    """Powers over ``hours[:n]`` minimising ``sum (r + p)^2`` with stored-energy change ``target``
+    (clipped to what the powers allow). Writes ``pc_out``/``pd_out`` at those hours.
+
+    The balance is piecewise linear and nondecreasing in ``nu`` with the breakpoints of each hour
+    (charging starts at ``2 r / eta``, is full at ``2 (r + P_ch) / eta``; discharging starts below
+    ``2 eta r``, is full below ``2 eta (r - P_dis)``; ``bp_sorted``/``bp_hour``: all hours'
+    breakpoints, sorted once per device): a binary search over the arc's breakpoints finds the
+    segment, where the balance is solved exactly. (Where ``r < 0`` an hour may switch between
+    charging and discharging inside a segment; bisection on the segment handles that.)"""
+    for k in range(n):
+        in_arc[hours[k]] = True
+    m = 0
+    for i in range(bp_sorted.shape[0]):
+        if in_arc[bp_hour[i]]:
+            s[m] = bp_sorted[i]
+            m += 1
+    for k in range(n):
+        in_arc[hours[k]] = False
+    lo = s[0] - 1.0
+    hi = s[m - 1] + 1.0
+    if target <= _balance(lo, hours, n, r, pcmax, pdmax, eta, reg):
+        nu = lo
+    elif target >= _balance(hi, hours, n, r, pcmax, pdmax, eta, reg):
+        nu = hi
+    else:
+        # largest breakpoint index i with balance(s[i]) <= target (balance(lo) < target)
+        i_lo = -1
+        i_hi = m
+        while i_hi - i_lo > 1:
+            mid = (i_lo + i_hi) // 2
+            if _balance(s[mid], hours, n, r, pcmax, pdmax, eta, reg) <= target:
+                i_lo = mid
+            else:
+                i_hi = mid
+        a = s[i_lo] if i_lo >= 0 else lo
+        b = s[i_hi] if i_hi < m else hi
+        _balance(0.5 * (a + b), hours, n, r, pcmax, pdmax, eta, reg)
+        nu = _linear_nu(hours, n, target, r, pcmax, pdmax, eta, reg)
+        if not (nu >= a and nu <= b):  # nan, or a switch inside the segment: bisect it
+            for _ in range(100):
+                c = 0.5 * (a + b)
+                if _balance(c, hours, n, r, pcmax, pdmax, eta, reg) < target:
+                    a = c
+                else:
+                    b = c
+                if b - a <= 1e-12 * max(1.0, abs(b)):
+                    break
+            nu = 0.5 * (a + b)
+    for k in range(n):
+        t = hours[k]
+        pc, pd, _ = _hour(nu, r[t], pcmax[t], pdmax[t], eta)
+        pc_out[t] = pc
+        pd_out[t] = pd
+
+
+@njit(cache=True)
+def _greedy_cycle(s, pcmax, emin, emax, dS, eta, u):
+    """One day of the greedy full-charge policy from ``S_{-1} = s``; fills ``u`` with the deficits
+    lifted to the lower bound and returns ``S_23``."""
+    for t in range(pcmax.shape[0]):
+        u[t] = 0.0
+        s = min(emax[t], s + dS[t] + eta * pcmax[t])
+        if s < emin[t]:
+            u[t] = emin[t] - s
+            s = emin[t]
+    return s
+
+
+@njit(cache=True)
+def _unserved(pcmax, emin, emax, dS, eta, u):
+    """Least unserved energy of a cyclic device (step 1 of the module docstring): the deficits of
+    the greedy full-charge trajectory at its highest cyclic fixed point. The end-of-day map
+    ``G(s)`` of that policy is nondecreasing with slope 0 or 1, so ``G(s) - s`` is nonincreasing and
+    the largest fixed point is found by bisection. Fills ``u`` (24,)."""
+    T = pcmax.shape[0]
+    lo = emin[T - 1]
+    hi = emax[T - 1]
+    if _greedy_cycle(hi, pcmax, emin, emax, dS, eta, u) >= hi:
+        _greedy_cycle(hi, pcmax, emin, emax, dS, eta, u)
+        return
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        if _greedy_cycle(mid, pcmax, emin, emax, dS, eta, u) >= mid:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-12 * max(1.0, abs(hi)):
+            break
+    _greedy_cycle(lo, pcmax, emin, emax, dS, eta, u)
+
+
+@njit(cache=True)
+def _solve_device(r, pcmax, pdmax, emin, emax, dS, eta, pc, pd, s_out):
+    """Exact single-device flattening on the cyclic day (step 2); fills pc, pd, s_out."""
+    T = r.shape[0]
+    hours = np.empty(T, dtype=np.int64)
+    reg = np.empty(T, dtype=np.int64)
+    bp = np.empty(4 * T)
+    bp_hour = np.empty(4 * T, dtype=np.int64)
+    for t in range(T):
+        bp[4 * t] = 2.0 * r[t] / eta
+        bp[4 * t + 1] = 2.0 * (r[t] + pcmax[t]) / eta
+        bp[4 * t + 2] = 2.0 * eta * r[t]
+        bp[4 * t + 3] = 2.0 * eta * (r[t] - pdmax[t])
+        for q in range(4):
+            bp_hour[4 * t + q] = t
+    order = np.argsort(bp)
+    bp_sorted = bp[order]
+    bp_hour = bp_hour[order]
+    in_arc = np.zeros(T, dtype=np.bool_)
+    work = np.empty(4 * T)
+    for t in range(T):
+        hours[t] = t
+    total_in = 0.0
+    for t in range(T):
+        total_in += dS[t]
+    _solve_arc(hours, T, -total_in, r, pcmax, pdmax, eta, pc, pd, reg, bp_sorted, bp_hour, in_arc, work)
+    # trajectory up to a constant: P_t
+    P = np.empty(T)
+    acc = 0.0
+    for t in range(T):
+        acc += dS[t] + eta * pc[t] - pd[t] / eta
+        P[t] = acc
+    c_lo = -1e300
+    c_hi = 1e300
+    t1 = 0
+    t2 = 0
+    for t in range(T):
+        if emin[t] - P[t] > c_lo:
+            c_lo = emin[t] - P[t]
+            t1 = t
+        if emax[t] - P[t] < c_hi:
+            c_hi = emax[t] - P[t]
+            t2 = t
+    if c_lo <= c_hi + ENERGY_TOL_KWH * 0.1 or t1 == t2:
+        c = 0.5 * (c_lo + c_hi) if c_lo <= c_hi else c_lo
+        for t in range(T):
+            s_out[t] = c + P[t]
+        return
+    # cut the cycle at t1 (lower bound) and t2 (upper bound); solve arcs with pinned ends
+    pinned = np.zeros(T, dtype=np.bool_)
+    pin_val = np.zeros(T)
+    pinned[t1] = True
+    pin_val[t1] = emin[t1]
+    pinned[t2] = True
+    pin_val[t2] = emax[t2]
+    stack_a = np.empty(2 * T + 4, dtype=np.int64)
+    stack_b = np.empty(2 * T + 4, dtype=np.int64)
+    top = 0
+    stack_a[top] = t1
+    stack_b[top] = t2
+    top += 1
+    stack_a[top] = t2
+    stack_b[top] = t1
+    top += 1
+    S = np.empty(T)
+    while top > 0:
+        top -= 1
+        a = stack_a[top]
+        b = stack_b[top]
+        n = (b - a) % T
+        inflow = 0.0
+        for k in range(n):
+            t = (a + 1 + k) % T
+            hours[k] = t
+            inflow += dS[t]
+        target = pin_val[b] - pin_val[a] - inflow
+        _solve_arc(hours, n, target, r, pcmax, pdmax, eta, pc, pd, reg, bp_sorted, bp_hour, in_arc, work)
+        s = pin_val[a]
+        worst = ENERGY_TOL_KWH * 0.1
+        tw = -1
+        vw = 0.0
+        for k in range(n - 1):
+            t = hours[k]
+            s += dS[t] + eta * pc[t] - pd[t] / eta
+            S[t] = s
+            if s - emax[t] > worst:
+                worst = s - emax[t]
+                tw = t
+                vw = emax[t]
+            if emin[t] - s > worst:
+                worst = emin[t] - s
+                tw = t
+                vw = emin[t]
+        if tw >= 0:
+            pinned[tw] = True
+            pin_val[tw] = vw
+            stack_a[top] = a
+            stack_b[top] = tw
+            top += 1
+            stack_a[top] = tw
+            stack_b[top] = b
+            top += 1
+    # energies by the recursion from the first pin, so the balance holds exactly
+    s = pin_val[t1]
+    for k in range(T):
+        t = (t1 + 1 + k) % T
+        s += dS[t] + eta * pc[t] - pd[t] / eta
+        s_out[t] = s
+
+
+@njit(cache=True)
+def _flatten_kernel(base, pcmax, pdmax, emin, emax, dS, eta, sweeps, pc, pd, S, u):
+    """base (B, 24); device arrays (B, D, 24), eta (B, D); outputs (B, D, 24)."""
+    B, D, T = pcmax.shape
+    r = np.empty(T)
+    dSu = np.empty(T)
+    for b in range(B):
+        for j in range(D):
+            _unserved(pcmax[b, j], emin[b, j], emax[b, j], dS[b, j], eta[b, j], u[b, j])
+            for t in range(T):
+                pc[b, j, t] = 0.0
+                pd[b, j, t] = 0.0
+        for _ in range(sweeps if D > 1 else 1):
+            for j in range(D):
+                for t in range(T):
+                    acc = base[b, t]
+                    for k in range(D):
+                        if k != j:
+                            acc += pc[b, k, t] - pd[b, k, t]
+                    r[t] = acc
+                    dSu[t] = dS[b, j, t] + u[b, j, t]
+                _solve_device(
+                    r,
+                    pcmax[b, j],
+                    pdmax[b, j],
+                    emin[b, j],
+                    emax[b, j],
+                    dSu,
+                    eta[b, j],
+                    pc[b, j],
+                    pd[b, j],
+                    S[b, j],
+                )
+
+
+def flatten(net_load_kw: ArrayLike, devices: StorageBounds, *, sweeps: int = 4) -> StorageSchedule:
+    """Flatten net-load profiles with storage devices, for a whole batch at once.
+
+    Parameters
+    ----------
+    net_load_kw:
+        ``(..., 24)`` the feeder's net load without the devices (load minus DG, kW), e.g.
+        ``(n_candidates, n_scenarios, 24)``.
+    devices:
+        :class:`StorageBounds` whose shape is ``(..., n_devices)`` broadcastable against the net
+        load's batch shape with a device axis appended (``(n_candidates, 1, n_devices)`` against
+        ``(n_candidates, n_scenarios, 24)``, for instance).
+    sweeps:
+        Gauss-Seidel passes over the devices (step 3 of the module docstring); ignored for one
+        device.
+
+    Returns
+    -------
+    StorageSchedule with arrays ``(..., n_devices, 24)``.
+    """
+    base = _f64(net_load_kw)
+    if base.ndim < 1 or base.shape[-1] != N_HOURS:
+        raise StorageError(f"net_load_kw: last axis must be the {N_HOURS} hours, got {base.shape}")
+    if not np.all(np.isfinite(base)):
+        raise StorageError("net_load_kw: values must be finite")
+    if not isinstance(devices, StorageBounds):
+        raise StorageError(f"devices must be StorageBounds, got {type(devices).__name__}")
+    if int(sweeps) < 1:
+        raise StorageError(f"sweeps must be >= 1, got {sweeps}")
+    dev_shape = devices.shape
+    if len(dev_shape) < 1:
+        raise StorageError("devices: need a device axis (shape (..., n_devices))")
+    n_dev = dev_shape[-1]
+    try:
+        batch = np.broadcast_shapes(base.shape[:-1], dev_shape[:-1])
+    except ValueError:
+        raise StorageError(
+            f"net load batch {base.shape[:-1]} and device batch {dev_shape[:-1]} do not broadcast"
+        ) from None
+    B = int(np.prod(batch, dtype=np.int64))
+    hb = (*batch, n_dev, N_HOURS)
+
+    def dev(a: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.ascontiguousarray(np.broadcast_to(a, hb).reshape(B, n_dev, N_HOURS))
+
+    base_b = np.ascontiguousarray(np.broadcast_to(base, (*batch, N_HOURS)).reshape(B, N_HOURS))
+    eta = np.ascontiguousarray(np.broadcast_to(devices.efficiency, (*batch, n_dev)).reshape(B, n_dev))
+    pc = np.zeros((B, n_dev, N_HOURS))
+    pd = np.zeros_like(pc)
+    S = np.zeros_like(pc)
+    u = np.zeros_like(pc)
+    _flatten_kernel(
+        base_b,
+        dev(devices.p_ch_max_kw),
+        dev(devices.p_dis_max_kw),
+        dev(devices.energy_min_kwh),
+        dev(devices.energy_max_kwh),
+        dev(devices.inflow_kwh),
+        eta,
+        int(sweeps),
+        pc,
+        pd,
+        S,
+        u,
+    )
+    grid = base_b + (pc - pd).sum(1)
+    return StorageSchedule(
+        p_ch_kw=pc.reshape(hb),
+        p_dis_kw=pd.reshape(hb),
+        energy_kwh=S.reshape(hb),
+        unserved_kwh=u.reshape(hb),
+        grid_kw=grid.reshape((*batch, N_HOURS)),
+        objective=(grid**2).sum(-1).reshape(batch),
+    )
+
+
+def flatten_qp(net_load_kw: ArrayLike, devices: StorageBounds) -> StorageSchedule:
+    """The exact reference of :func:`flatten`: the same problem as a QP, one per batch element,
+    solved by cvxpy with Clarabel (test extra: ``pip install -e ".[test]"``). Charging and
+    discharging are separate non-negative variables (a convex relaxation of ``p_ch p_dis = 0``);
+    the unserved energy is a variable with a penalty above any marginal of the quadratic, so it
+    is used only where the bounds cannot be met. Slow (tens of ms per element): tests only.
+    """
+    try:
+        import cvxpy as cp
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise StorageError('flatten_qp needs cvxpy (pip install -e ".[test]")') from exc
+    base = _f64(net_load_kw)
+    dev_shape = devices.shape
+    n_dev = dev_shape[-1]
+    batch = np.broadcast_shapes(base.shape[:-1], dev_shape[:-1])
+    B = int(np.prod(batch, dtype=np.int64))
+    hb = (*batch, n_dev, N_HOURS)
+
+    def dev(a: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.broadcast_to(a, hb).reshape(B, n_dev, N_HOURS)
+
+    L = np.broadcast_to(base, (*batch, N_HOURS)).reshape(B, N_HOURS)
+    pcm, pdm = dev(devices.p_ch_max_kw), dev(devices.p_dis_max_kw)
+    lo, hi, dS = dev(devices.energy_min_kwh), dev(devices.energy_max_kwh), dev(devices.inflow_kwh)
+    eta = np.broadcast_to(devices.efficiency, (*batch, n_dev)).reshape(B, n_dev)
+    out = {k: np.zeros((B, n_dev, N_HOURS)) for k in ("pc", "pd", "S", "u")}
+    scale = max(1.0, float(np.abs(L).max()))
+    for b in range(B):
+        pc = cp.Variable((n_dev, N_HOURS), nonneg=True)
+        pd = cp.Variable((n_dev, N_HOURS), nonneg=True)
+        S = cp.Variable((n_dev, N_HOURS))
+        u = cp.Variable((n_dev, N_HOURS), nonneg=True)
+        cons = [pc <= pcm[b], pd <= pdm[b], S >= lo[b], S <= hi[b]]
+        prev = cp.hstack([S[:, N_HOURS - 1 : N_HOURS], S[:, : N_HOURS - 1]])
+        e = eta[b][:, None]
+        cons.append(S == prev + dS[b] + cp.multiply(e, pc) - cp.multiply(1.0 / e, pd) + u)
+        g = L[b] + cp.sum(pc - pd, axis=0)
+        penalty = 1e3 * scale  # above 2 * max|g| per kWh
+        prob = cp.Problem(cp.Minimize(cp.sum_squares(g / scale) * scale + penalty * cp.sum(u) / scale), cons)
+        prob.solve(solver=cp.CLARABEL)
+        if prob.status not in ("optimal", "optimal_inaccurate"):
+            raise StorageError(f"flatten_qp: element {b}: {prob.status}")
+        out["pc"][b], out["pd"][b], out["S"][b], out["u"][b] = pc.value, pd.value, S.value, u.value
+    grid = L + (out["pc"] - out["pd"]).sum(1)
+    return StorageSchedule(
+        p_ch_kw=out["pc"].reshape(hb),
+        p_dis_kw=out["pd"].reshape(hb),
+        energy_kwh=out["S"].reshape(hb),
+        unserved_kwh=out["u"].reshape(hb),
+        grid_kw=grid.reshape((*batch, N_HOURS)),
+        objective=(grid**2).sum(-1).reshape(batch),
+    )

@@ -3,21 +3,129 @@ shared integer repair, so that a campaign can say ``ga`` or ``nsga2`` like any o
 
 pymoo's GA and NSGA-II already rank feasibility first (binary tournament on constraint violation,
 then objective / rank and crowding), the same rule as our swarms.
+
+Duplicates are dropped by :class:`ChunkedDuplicateElimination`: pymoo's default rule (a candidate is a
+duplicate when its Euclidean distance to an earlier one, or to one of the others, is ``<= epsilon``)
+with the distances computed in bounded blocks, where pymoo's default builds the full distance matrix
+(``pop_size=100000`` asked for 74.5 GiB at once).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
 from pymoo.algorithms.moo.nsga2 import NSGA2
 from pymoo.algorithms.soo.nonconvex.ga import GA
+from pymoo.core.duplicate import DefaultDuplicateElimination
 from pymoo.operators.crossover.sbx import SBX
 from pymoo.operators.mutation.pm import PM
 from pymoo.operators.sampling.rnd import FloatRandomSampling
 
 from algorithms._common import AlgorithmConfigError, RoundingRepair
 
-__all__ = ["ga", "nsga2"]
+__all__ = ["ChunkedDuplicateElimination", "duplicate_elimination", "ga", "nsga2"]
+
+
+def _cdist(A: NDArray[np.float64], B: NDArray[np.float64]) -> NDArray[np.float64]:
+    """scipy's Euclidean ``cdist``, the function pymoo's default eliminator calls (one place to
+    watch in the tests)."""
+    from scipy.spatial.distance import cdist
+
+    return cdist(A, B)
+
+
+class ChunkedDuplicateElimination(DefaultDuplicateElimination):
+    """pymoo's :class:`~pymoo.core.duplicate.DefaultDuplicateElimination`, without the n x m matrix.
+
+    The rule is pymoo's, unchanged: with ``D = cdist(X, Y)`` (scipy, Euclidean, on ``astype(float)``
+    copies) and NaN distances read as infinite, row ``i`` is a duplicate when some ``D[i, j] <=
+    epsilon``, where ``Y`` is the other population ("to others"), or ``Y = X`` with only ``j < i``
+    counted ("within self": pymoo sets the upper triangle and the diagonal to ``inf``, so the first
+    of equal points stays). The same ``do`` (inherited) calls it, so ``do``'s results and indices are
+    pymoo's.
+
+    What changes is the cost. Distances are computed for blocks of at most ``block_elements``
+    entries (default 2**22, 32 MiB of float64), and only where a pair can pass the test: scipy sums
+    non-negative squares, so ``D[i, j] <= epsilon`` implies ``|X[i, k] - Y[j, k]| <= epsilon`` in every
+    column ``k``. The rows are sorted on one column (the one with the most distinct values) and each
+    block of rows meets only the columns whose value in that column lies within a widened
+    ``epsilon`` of the block's range. Every distance that is computed is scipy's, bit for bit, and a
+    pair left out cannot pass the test, so the result is pymoo's; for a population with one
+    continuous variable this is near-linear in the population size where pymoo's is quadratic.
+
+    Parameters
+    ----------
+    epsilon : float
+        Distance at or below which two points are duplicates (pymoo's default 1e-16).
+    block_elements : int
+        Largest number of distances held at once.
+    rows_per_block : int
+        Rows of one block (fewer when ``block_elements`` is smaller).
+    """
+
+    def __init__(self, epsilon: float = 1e-16, block_elements: int = 2**22, rows_per_block: int = 128,
+                 **kwargs: Any) -> None:
+        super().__init__(epsilon=epsilon, **kwargs)
+        for name, value in (("block_elements", block_elements), ("rows_per_block", rows_per_block)):
+            if isinstance(value, bool) or int(value) != value or value < 1:
+                raise AlgorithmConfigError(f"{name} must be an integer >= 1, got {value!r}")
+        self.block_elements = int(block_elements)
+        self.rows_per_block = int(rows_per_block)
+
+    def block_shape(self, n_cols: int) -> tuple[int, int]:
+        """(rows, columns) of one distance block against ``n_cols`` candidate columns."""
+        rows = max(1, min(self.rows_per_block, self.block_elements))
+        return rows, max(1, min(n_cols, self.block_elements // rows))
+
+    def _do(self, pop: Any, other: Any, is_duplicate: NDArray[np.bool_]) -> NDArray[np.bool_]:
+        X = np.asarray(self.func(pop)).astype(float)
+        Y = X if other is None else np.asarray(self.func(other)).astype(float)
+        X, Y = X.reshape(len(X), -1), Y.reshape(len(Y), -1)
+        if len(X) == 0 or len(Y) == 0 or not self.epsilon >= 0:  # D >= 0: nothing can be <= eps < 0
+            return is_duplicate
+        # the sort column: the one with the most distinct values narrows the windows most
+        both = X if other is None else np.vstack([X, Y])
+        key = int(np.argmax([len(np.unique(both[:, k])) for k in range(both.shape[1])]))
+        # |fl(x - y)| <= eps in every column is necessary (or |fl(x - y)| < 1.2e-162, whose square
+        # underflows to 0); widen for the rounding of x - y and of the window bounds (a wider window
+        # only costs distances, never changes the answer)
+        tol = 4.0 * max(float(self.epsilon), 1e-150)
+        # a non-finite key gives a NaN or infinite distance: such a row or column never matches
+        rows = np.flatnonzero(np.isfinite(X[:, key]))
+        rows = rows[np.argsort(X[rows, key], kind="stable")]
+        cols = np.flatnonzero(np.isfinite(Y[:, key]))
+        cols = cols[np.argsort(Y[cols, key], kind="stable")]
+        ycol = Y[cols, key]
+        r, _ = self.block_shape(len(cols))
+        for a in range(0, len(rows), r):
+            block = rows[a:a + r]
+            xk = X[block, key]
+            lo = int(np.searchsorted(ycol, xk[0] - tol - abs(xk[0]) * 1e-15, side="left"))
+            hi = int(np.searchsorted(ycol, xk[-1] + tol + abs(xk[-1]) * 1e-15, side="right"))
+            _, c = self.block_shape(hi - lo)
+            left = block
+            for b in range(lo, hi, c):
+                cand = cols[b:min(hi, b + c)]
+                D = _cdist(X[left], Y[cand])
+                if other is None:  # within self: only earlier points count (pymoo's triangle)
+                    D[cand[None, :] >= left[:, None]] = np.inf
+                D[np.isnan(D)] = np.inf
+                hit = np.any(D <= self.epsilon, axis=1)
+                is_duplicate[left[hit]] = True
+                left = left[~hit]
+                if len(left) == 0:
+                    break
+        return is_duplicate
+
+
+def duplicate_elimination(value: Any = True) -> Any:
+    """What to pass pymoo as ``eliminate_duplicates``: ``True`` -> :class:`ChunkedDuplicateElimination`
+    (pymoo's own ``True`` builds the full-matrix default), ``False`` and objects unchanged."""
+    if value is True or (isinstance(value, np.bool_) and bool(value)):
+        return ChunkedDuplicateElimination()
+    return value
 
 
 def _operators(
@@ -37,7 +145,7 @@ def _operators(
         "crossover": SBX(prob=crossover_prob, eta=crossover_eta),
         "mutation": mutation,
         "repair": RoundingRepair(),
-        "eliminate_duplicates": True,
+        "eliminate_duplicates": ChunkedDuplicateElimination(),
     }
 
 

@@ -4,6 +4,9 @@
 No pyplot state and no rcParams changes: figures are built with ``Figure()`` directly, so they
 work under any backend (tests use Agg) and never leak into a user's session. Save with
 ``fig.savefig(path)``.
+
+:func:`feeder_sites` (single-line drawing of a feeder with chosen sites) and its layout
+:func:`feeder_layout` live in :mod:`grid.feeder_plot` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from numpy.typing import ArrayLike
 
 from .dispatch import DispatchResult
 from .ev import StationLimits
+from .feeder_plot import feeder_layout, feeder_sites
 from .scenarios import ScenarioSet
 
-__all__ = ["typical_day_profiles", "station_load", "station_energy_envelope"]
+__all__ = ["typical_day_profiles", "station_load", "station_energy_envelope", "feeder_sites", "feeder_layout"]
 
 _HOURS = np.arange(24)
 

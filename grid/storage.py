@@ -545,18 +545,21 @@ def _solve_device(r, pcmax, pdmax, emin, emax, dS, eta, pc, pd, s_out):
 
 
 @njit(cache=True)
-def _flatten_kernel(base, pcmax, pdmax, emin, emax, dS, eta, sweeps, pc, pd, S, u):
-    """base (B, 24); device arrays (B, D, 24), eta (B, D); outputs (B, D, 24)."""
+def _flatten_kernel(base, pcmax, pdmax, emin, emax, dS, eta, sweeps, tol_kw, pc, pd, S, u):
+    """base (B, 24); device arrays (B, D, 24), eta (B, D); outputs (B, D, 24). Gauss-Seidel stops
+    early once no device's power moves by more than ``tol_kw`` in a sweep."""
     B, D, T = pcmax.shape
     r = np.empty(T)
     dSu = np.empty(T)
+    old = np.empty(T)
     for b in range(B):
         for j in range(D):
             _unserved(pcmax[b, j], emin[b, j], emax[b, j], dS[b, j], eta[b, j], u[b, j])
             for t in range(T):
                 pc[b, j, t] = 0.0
                 pd[b, j, t] = 0.0
-        for _ in range(sweeps if D > 1 else 1):
+        for sweep in range(sweeps if D > 1 else 1):
+            moved = 0.0
             for j in range(D):
                 for t in range(T):
                     acc = base[b, t]
@@ -565,6 +568,7 @@ def _flatten_kernel(base, pcmax, pdmax, emin, emax, dS, eta, sweeps, pc, pd, S, 
                             acc += pc[b, k, t] - pd[b, k, t]
                     r[t] = acc
                     dSu[t] = dS[b, j, t] + u[b, j, t]
+                    old[t] = pc[b, j, t] - pd[b, j, t]
                 _solve_device(
                     r,
                     pcmax[b, j],
@@ -577,9 +581,15 @@ def _flatten_kernel(base, pcmax, pdmax, emin, emax, dS, eta, sweeps, pc, pd, S, 
                     pd[b, j],
                     S[b, j],
                 )
+                for t in range(T):
+                    moved = max(moved, abs(pc[b, j, t] - pd[b, j, t] - old[t]))
+            if sweep > 0 and moved <= tol_kw:
+                break
 
 
-def flatten(net_load_kw: ArrayLike, devices: StorageBounds, *, sweeps: int = 4) -> StorageSchedule:
+def flatten(
+    net_load_kw: ArrayLike, devices: StorageBounds, *, sweeps: int = 4, tol_kw: float = 1e-3
+) -> StorageSchedule:
     """Flatten net-load profiles with storage devices, for a whole batch at once.
 
     Parameters
@@ -592,8 +602,10 @@ def flatten(net_load_kw: ArrayLike, devices: StorageBounds, *, sweeps: int = 4) 
         load's batch shape with a device axis appended (``(n_candidates, 1, n_devices)`` against
         ``(n_candidates, n_scenarios, 24)``, for instance).
     sweeps:
-        Gauss-Seidel passes over the devices (step 3 of the module docstring); ignored for one
-        device.
+        Most Gauss-Seidel passes over the devices (step 3 of the module docstring); ignored for
+        one device.
+    tol_kw:
+        A batch element stops its passes once no device's power moved by more than this (kW).
 
     Returns
     -------
@@ -639,6 +651,7 @@ def flatten(net_load_kw: ArrayLike, devices: StorageBounds, *, sweeps: int = 4) 
         dev(devices.inflow_kwh),
         eta,
         int(sweeps),
+        float(tol_kw),
         pc,
         pd,
         S,

@@ -415,7 +415,8 @@ def problem_entries() -> Mapping[str, Entry]:
     for name, ctor in (getattr(tf, "TEST_FUNCTIONS", None) or {}).items():
         out[name] = _entry_from_callable(name, "problem", "gridplan", ctor)
     for name, module, attr in (("dg_siting", "problems.dg_siting", "DGSiting"),
-                               ("dgevcs", "problems.dgevcs", "DGEVCSPlanning")):
+                               ("dgevcs", "problems.dgevcs", "DGEVCSPlanning"),
+                               ("evs_siting", "problems.evs_siting", "EVSSiting")):
         mod = _optional_module(module)
         if mod is not None and hasattr(mod, attr):
             out[name] = _entry_from_callable(name, "problem", "gridplan", getattr(mod, attr))

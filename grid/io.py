@@ -43,8 +43,8 @@ _NUMBER_COLUMNS = ("r_ohm", "x_ohm", "in_service", "is_tie", "i_max_a", "tap", "
 def _read_table(path: Path) -> pd.DataFrame:
     """One feeder CSV, with every known column checked: numbers where numbers belong, integer bus
     ids; rows are counted from 1 after the header, as :meth:`Network.from_tables` counts them."""
-    try:
-        df = pd.read_csv(path, skipinitialspace=True)
+    try:  # bus ids as text: "2.0" must be refused, and pandas would read it as the number 2
+        df = pd.read_csv(path, skipinitialspace=True, dtype=dict.fromkeys(_ID_COLUMNS, str))
     except pd.errors.EmptyDataError:
         raise FeederFileError(f"{path}: the file is empty (expected a header and rows)") from None
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -54,19 +54,22 @@ def _read_table(path: Path) -> pd.DataFrame:
     for col in df.columns:
         if col not in _ID_COLUMNS and col not in _NUMBER_COLUMNS:
             continue
-        raw = df[col]
+        raw = df[col].str.strip() if col in _ID_COLUMNS else df[col]
         num = pd.to_numeric(raw, errors="coerce")
         bad = np.flatnonzero(num.isna().to_numpy() & raw.notna().to_numpy())
         if bad.size:
             k = int(bad[0])
             raise FeederFileError(f"{path}: row {k + 1}, column {col!r}: {raw.iloc[k]!r} is not a number")
         if col in _ID_COLUMNS:
-            vals = num.to_numpy(dtype=np.float64)
-            odd = np.flatnonzero(~np.isfinite(vals) | (vals != np.round(vals)))
+            # an id is an integer written as one: "2.0" or "2e0" is refused like "7.5", not rounded
+            odd = np.flatnonzero(~raw.str.fullmatch(r"[+-]?\d+").fillna(False).to_numpy(dtype=bool))
             if odd.size:
                 k = int(odd[0])
+                val = float(num.iloc[k])
+                hint = (f" (write it as {int(val)})" if np.isfinite(val) and val == np.round(val)
+                        else "")
                 raise FeederFileError(
-                    f"{path}: row {k + 1}, column {col!r}: bus id {vals[k]:g} is not an integer"
+                    f"{path}: row {k + 1}, column {col!r}: bus id {raw.iloc[k]} is not an integer{hint}"
                 )
             num = num.astype(np.int64)
         df[col] = num
@@ -87,7 +90,8 @@ def read_csv(
     ``slack_va_deg``, ``source`` and ``case``; keys given there override nothing else. The
     descriptive keys of the shipped cases (``base_mva``, ``n_bus``, ``note``, ...) are accepted and
     unused; any other key is refused (:class:`~grid.errors.FeederFileError`), as are an empty file,
-    a cell that is not a number and a bus id that is not an integer (naming file, row and column).
+    a cell that is not a number and a bus id that is not written as an integer (``7.5``, and also
+    ``2.0`` or ``2e0``), naming file, row and column.
 
     Example
     -------

@@ -134,6 +134,7 @@ def test_disconnected_bus(tmp_path: Path) -> None:
         read_csv(b, ld, meta)
     br, loads = tables(cases.load("ieee33"))
     loads.loc[len(loads)] = [40, 10.0, 5.0]                                  # a load on an unknown island
+    loads["bus"] = loads["bus"].astype(int)  # the row made the column float ("40.0" is refused)
     b, ld, meta = write_case(tmp_path, br, loads)
     with pytest.raises(DisconnectedBusError, match="bus 40"):
         read_csv(b, ld, meta)
@@ -308,9 +309,34 @@ def test_bad_cells_name_file_row_and_column(tmp_path: Path, table: str, col: str
         read_csv(b, ld, meta)
 
 
-def test_float_bus_ids_with_integer_values_are_read(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("table", "col"), [("branches", "from_bus"), ("branches", "to_bus"),
+                                            ("loads", "bus")])
+def test_float_bus_ids_with_integer_values_are_refused(tmp_path: Path, table: str, col: str) -> None:
+    # issue 9: read_csv must refuse float bus ids with a named error (it used to read "2.0" as 2)
     br, loads = tables(cases.load("ieee33"))
-    br["from_bus"] = br["from_bus"].astype(float)                    # "1.0", "2.0", ...
+    df = br if table == "branches" else loads
+    df[col] = df[col].astype(float)                                   # "1.0", "2.0", ...
+    want = int(df.loc[0, col])
+    b, ld, meta = write_case(tmp_path, br, loads)
+    with pytest.raises(FeederFileError, match=rf"bad_{table}\.csv: row 1, column '{col}': bus id "
+                                              rf"{want}\.0 is not an integer \(write it as {want}\)"):
+        read_csv(b, ld, meta)
+
+
+def test_a_bus_id_in_exponent_form_is_refused(tmp_path: Path) -> None:
+    br, loads = tables(cases.load("ieee33"))
+    loads = loads.astype(object)
+    loads.loc[2, "bus"] = "3e0"
+    b, ld, meta = write_case(tmp_path, br, loads)
+    with pytest.raises(FeederFileError, match=r"bad_loads\.csv: row 3, column 'bus': bus id 3e0 is not "
+                                              r"an integer \(write it as 3\)"):
+        read_csv(b, ld, meta)
+
+
+def test_integer_bus_ids_with_spaces_and_signs_are_read(tmp_path: Path) -> None:
+    br, loads = tables(cases.load("ieee33"))
+    br = br.astype(object)
+    br["to_bus"] = [f" +{v} " for v in br["to_bus"]]
     b, ld, meta = write_case(tmp_path, br, loads)
     same_network(read_csv(b, ld, meta), cases.load("ieee33"))
 

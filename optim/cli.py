@@ -14,6 +14,11 @@
 Errors go to stderr as one line naming the file or key, with exit status 2 (``--traceback`` shows
 the full traceback instead).
 
+A run that raises once it has started (its problem's evaluation, the algorithm) is recorded as a
+failed run, as a campaign records one (``meta.json`` with ``status = "failed"``, the error and its
+traceback), in ``OUTPUT/runs/`` or, without ``--output``, in a new temporary folder; one line on
+stderr names the problem, algorithm, seed, error and the record's folder, and the exit status is 1.
+
 A ``package.module:Class`` name (in a campaign file or on the ``run`` command line) is imported, which
 runs that module's code, only with ``--allow-import``; ``report`` never imports anything.
 """
@@ -71,10 +76,12 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    import time
+
     import numpy as np
 
     from optim.config import Termination, spec_digest
-    from optim.registry import is_import_name, refuse_import
+    from optim.registry import get_algorithm, get_problem, is_import_name, refuse_import, validate_params
     from optim.run import run
     from optim.store import CONFIG_NAME, directory_lock, write_run
 
@@ -92,7 +99,31 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if out is not None and (out / CONFIG_NAME).is_file():  # checked before the run, not after
         raise ConfigError(f"--output {out}: a campaign's folder ({CONFIG_NAME}); write single runs "
                           "to another folder")
-    rec = run(args.problem, args.algorithm, term, args.seed, problem_params=pp, algorithm_params=ap)
+    spec = {"problem": {"name": args.problem, "label": args.problem, "params": pp},
+            "algorithm": {"name": args.algorithm, "label": args.algorithm, "params": ap},
+            "termination": term.as_dict(), "replicate": 0, "seed": args.seed}
+    # the digest of the spec keeps runs with other parameters (or termination) apart; the same
+    # spec (and so, by its seed, the same result) goes to the same folder
+    run_id = f"{args.problem}__{args.algorithm}__seed{args.seed}__{spec_digest(spec)}"
+    spec = {"run_id": run_id.replace(":", ".").replace("/", "."), **spec}
+
+    t0 = time.perf_counter()
+    try:
+        entry = get_problem(args.problem)
+        validate_params(entry, pp)
+        problem = entry.build(**pp)
+        entry = get_algorithm(args.algorithm)
+        validate_params(entry, ap)
+        algorithm = entry.build(problem.n_obj, **ap)
+    except _HANDLED:  # a bad name or parameter: the request's error (one line, exit 2)
+        raise
+    except Exception as err:  # a constructor failing otherwise: the run's, recorded
+        return _record_failure(args, spec, out, err, time.perf_counter() - t0)
+    try:
+        rec = run(problem, algorithm, term, args.seed, problem_label=args.problem,
+                  algorithm_label=args.algorithm)
+    except Exception as err:  # whatever the run raises: recorded as a failed run, as campaigns do
+        return _record_failure(args, spec, out, err, time.perf_counter() - t0)
     print(f"{args.problem} / {args.algorithm}, seed {args.seed}: {rec.n_eval} evaluations in "
           f"{rec.wall_s:.2f} s, {len(rec.F)} non-dominated points ({rec.n_feasible} feasible)")
     if rec.n_feasible == 0:
@@ -102,18 +133,33 @@ def _cmd_run(args: argparse.Namespace) -> int:
         what = "best" if rec.n_feasible else "least-infeasible"
         print(f"  {n}: {what} {np.min(rec.F[:, j]):.6g} {u}".rstrip())
     if out is not None:
-        spec = {"problem": {"name": args.problem, "label": args.problem, "params": pp},
-                "algorithm": {"name": args.algorithm, "label": args.algorithm, "params": ap},
-                "termination": term.as_dict(), "replicate": 0, "seed": args.seed}
-        # the digest of the spec keeps runs with other parameters (or termination) apart; the same
-        # spec (and so, by its seed, the same result) goes to the same folder
-        run_id = f"{args.problem}__{args.algorithm}__seed{args.seed}__{spec_digest(spec)}"
-        spec = {"run_id": run_id.replace(":", ".").replace("/", "."), **spec}
         (out / "runs").mkdir(parents=True, exist_ok=True)
         with directory_lock(out):
             path = write_run(out / "runs", spec, rec)
         print(path)
     return 0
+
+
+def _record_failure(args: argparse.Namespace, spec: dict[str, Any], out: Path | None,
+                    err: Exception, wall_s: float) -> int:
+    """Write the failed run's record (``--output``, else a new temporary folder), say so in one
+    line on stderr (``--traceback``: and the traceback), return exit status 1."""
+    import tempfile
+
+    from optim.run import failed_run
+    from optim.store import directory_lock, write_run
+
+    failure = failed_run(spec, err, wall_s)
+    if out is None:
+        out = Path(tempfile.mkdtemp(prefix="optim-failed-run-"))
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    with directory_lock(out):
+        path = write_run(out / "runs", spec, failure)
+    if args.traceback:
+        print(failure.traceback, end="", file=sys.stderr)
+    print(f"optim: error: run failed: problem {args.problem!r}, algorithm {args.algorithm!r}, seed "
+          f"{args.seed}: {failure.error}; record (with the traceback): {path}", file=sys.stderr)
+    return 1
 
 
 def _run_and_report(cfg: Any, args: argparse.Namespace) -> int:

@@ -29,7 +29,8 @@ from numpy.typing import NDArray
 from optim.config import RunSpec, Termination
 from optim.indicators import Normalisation, hypervolume, igd, reference_front
 
-__all__ = ["FailedRun", "LightRecorder", "RunRecord", "execute_spec", "package_versions", "run"]
+__all__ = ["FailedRun", "LightRecorder", "RunRecord", "execute_spec", "failed_run", "package_versions",
+           "run"]
 
 _VERSIONED = ("gridplan", "numpy", "scipy", "pandas", "numba", "pymoo", "joblib")
 
@@ -342,8 +343,17 @@ def execute_spec(spec: Mapping[str, Any], progress: Callable[[float], None] | No
             problem_label=s.problem.label, algorithm_label=s.algorithm.label, progress=progress,
         )
     except Exception as err:  # recorded as a failed run (with traceback), never swallowed
-        return FailedRun(
-            spec=dict(spec), error=f"{type(err).__name__}: {err}".splitlines()[0],
-            traceback=traceback.format_exc(), wall_s=time.perf_counter() - t0,
-            versions=package_versions(),
-        )
+        return failed_run(spec, err, time.perf_counter() - t0)
+
+
+def failed_run(spec: Mapping[str, Any], err: BaseException, wall_s: float) -> FailedRun:
+    """The record of a run that raised ``err``: the error in one line, its full traceback, versions.
+
+    Campaigns (:func:`execute_spec`) and ``optim run`` record a failure through this one function,
+    so both write the same ``meta.json`` (``status = "failed"``, ``error``, ``traceback``).
+    """
+    return FailedRun(
+        spec=dict(spec), error=f"{type(err).__name__}: {err}".splitlines()[0],
+        traceback="".join(traceback.format_exception(err)), wall_s=wall_s,
+        versions=package_versions(),
+    )

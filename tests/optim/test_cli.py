@@ -75,6 +75,50 @@ def test_run_prints_and_writes(tmp_path, capsys):
     assert meta["spec"]["problem"]["params"] == {"n_var": 4}
 
 
+BOOM = ["run", "optim_test_problems:Boom", "pymoo_nsga2", "--n-gen", "2", "--seed", "7",
+        "-p", "fail_after=0", "--allow-import"]
+BOOM_LINE = (r"optim: error: run failed: problem 'optim_test_problems:Boom', algorithm 'pymoo_nsga2', "
+             r"seed 7: RuntimeError: boom: the problem failed on purpose; record \(with the traceback\): ")
+
+
+def _failed_record(run_dir: Path) -> dict:
+    from optim.store import scan_runs
+
+    done, broken = scan_runs(run_dir.parent)  # read as a campaign reads its runs
+    assert broken == {} and list(done) == [run_dir.name]
+    meta = done[run_dir.name]
+    assert meta["status"] == "failed" and meta["n_eval"] == 0
+    assert meta["error"] == "RuntimeError: boom: the problem failed on purpose"
+    assert meta["traceback"].startswith("Traceback (most recent call last):")
+    assert 'raise RuntimeError("boom: the problem failed on purpose")' in meta["traceback"]
+    return meta
+
+
+def test_run_that_raises_is_recorded_as_failed_and_said_in_one_line(tmp_path, capsys):
+    # before: the full traceback, no record, exit status 1 from the interpreter
+    assert main([*BOOM, "--output", str(tmp_path)]) == 1
+    out, err = capsys.readouterr()
+    (run_dir,) = (tmp_path / "runs").glob("optim_test_problems.Boom__pymoo_nsga2__seed7__*")
+    assert re.fullmatch(BOOM_LINE + re.escape(str(run_dir)) + "\n", err) and out == ""
+    meta = _failed_record(run_dir)
+    assert meta["spec"]["problem"] == {"name": "optim_test_problems:Boom",
+                                       "label": "optim_test_problems:Boom", "params": {"fail_after": 0}}
+    assert meta["spec"]["seed"] == 7 and meta["spec"]["termination"] == {"n_gen": 2}
+
+
+def test_run_that_raises_without_output_is_recorded_in_a_temporary_folder(tmp_path, capsys, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert main(BOOM) == 1
+    err = capsys.readouterr().err
+    match = re.fullmatch(BOOM_LINE + r"(\S+)\n", err)
+    assert match, err
+    run_dir = Path(match.group(1))
+    assert run_dir.parent.parent.parent == tmp_path and run_dir.parent.name == "runs"
+    _failed_record(run_dir)
+
+
 @pytest.mark.parametrize(
     ("argv", "match"),
     [

@@ -58,7 +58,25 @@ Algorithm (a numba kernel over the flattened batch, no Python loop per candidate
    optimum.
 
 The gap to the exact QP (:func:`flatten_qp`, cvxpy + Clarabel; test extra) is measured in
-``tests/grid/test_storage.py`` and ``python -m benchmarks.storage``.
+``tests/grid/test_storage.py``: at most 3e-9 relative on random batteries and 004's EV stations
+(the QP solver's own tolerance), the unserved energy equal to an LP's minimum.
+
+Example
+-------
+A 500 kW / 2 MWh battery (SOC 0.1-0.9, efficiency 0.95) under a day of 12 low and 12 high
+hours. The 1600 kWh window binds, so by hand: charge ``c`` kW for 12 h stores ``0.95 * 12 c =
+1600`` kWh, and discharging it over 12 h gives ``0.95 * 1600 / 12`` kW:
+
+>>> import numpy as np
+>>> from grid import storage
+>>> day = np.r_[np.full(12, 1000.0), np.full(12, 3000.0)]
+>>> s = storage.flatten(day, storage.battery([500.0], [2000.0]))
+>>> print(f"{s.grid_kw.min():.2f} {s.grid_kw.max():.2f}")   # valley raised, peak shaved
+1140.35 2873.33
+>>> print(f"{1000 + 1600 / (0.95 * 12):.2f} {3000 - 0.95 * 1600 / 12:.2f}")
+1140.35 2873.33
+>>> bool(np.all(s.energy_kwh <= 0.9 * 2000.0 + 1e-6))
+True
 """
 
 from __future__ import annotations

@@ -65,7 +65,7 @@ Example
 >>> from problems.evs_siting import EVSSiting
 >>> prob = EVSSiting(config={"n_scenarios": 3, "n_samples": 60})
 >>> out = prob.compute(prob.encode([18, 33], [400.0, 400.0])[None])
->>> round(float(out["unserved_kwh"][0]), 6), bool(out["loss"][0] < prob.baseline(2)["loss"])
+>>> float(out["unserved_kwh"][0]), bool(out["vfluct"][0] < prob.baseline(2)["vfluct"])
 (0.0, True)
 """
 

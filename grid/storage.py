@@ -360,43 +360,52 @@ def _linear_nu(hours, n, target, r, pcmax, pdmax, eta, regime):
 
 
 @njit(cache=True)
-def _solve_arc(hours, n, target, r, pcmax, pdmax, eta, pc_out, pd_out, reg, bp_sorted, bp_hour, in_arc, s):
+def _solve_arc(hours, n, target, r, pcmax, pdmax, eta, pc_out, pd_out, reg, s):
     """Powers over ``hours[:n]`` minimising ``sum (r + p)^2`` with stored-energy change ``target``
     (clipped to what the powers allow). Writes ``pc_out``/``pd_out`` at those hours.
 
     The balance is piecewise linear and nondecreasing in ``nu`` with the breakpoints of each hour
     (charging starts at ``2 r / eta``, is full at ``2 (r + P_ch) / eta``; discharging starts below
-    ``2 eta r``, is full below ``2 eta (r - P_dis)``; ``bp_sorted``/``bp_hour``: all hours'
-    breakpoints, sorted once per device): a binary search over the arc's breakpoints finds the
-    segment, where the balance is solved exactly. (Where ``r < 0`` an hour may switch between
-    charging and discharging inside a segment; bisection on the segment handles that.)"""
-    for k in range(n):
-        in_arc[hours[k]] = True
+    ``2 eta r``, is full below ``2 eta (r - P_dis)``). A selection search narrows the bracket to
+    two neighbouring breakpoints (each step evaluates the balance at one remaining breakpoint and
+    drops those on the wrong side, in place in ``s``: no sort), where the balance is linear and
+    solved exactly. (Where ``r < 0`` an hour may switch between charging and discharging inside a
+    segment; bisection on the segment handles that.)"""
     m = 0
-    for i in range(bp_sorted.shape[0]):
-        if in_arc[bp_hour[i]]:
-            s[m] = bp_sorted[i]
-            m += 1
+    lo = 1e300
+    hi = -1e300
     for k in range(n):
-        in_arc[hours[k]] = False
-    lo = s[0] - 1.0
-    hi = s[m - 1] + 1.0
+        t = hours[k]
+        s[m] = 2.0 * r[t] / eta
+        s[m + 1] = 2.0 * (r[t] + pcmax[t]) / eta
+        s[m + 2] = 2.0 * eta * r[t]
+        s[m + 3] = 2.0 * eta * (r[t] - pdmax[t])
+        for q in range(4):
+            lo = min(lo, s[m + q])
+            hi = max(hi, s[m + q])
+        m += 4
+    lo -= 1.0
+    hi += 1.0
     if target <= _balance(lo, hours, n, r, pcmax, pdmax, eta, reg):
         nu = lo
     elif target >= _balance(hi, hours, n, r, pcmax, pdmax, eta, reg):
         nu = hi
     else:
-        # largest breakpoint index i with balance(s[i]) <= target (balance(lo) < target)
-        i_lo = -1
-        i_hi = m
-        while i_hi - i_lo > 1:
-            mid = (i_lo + i_hi) // 2
-            if _balance(s[mid], hours, n, r, pcmax, pdmax, eta, reg) <= target:
-                i_lo = mid
+        a = lo  # balance(a) < target <= balance(b)
+        b = hi
+        while m > 0:
+            pivot = s[m // 2]
+            below = _balance(pivot, hours, n, r, pcmax, pdmax, eta, reg) < target
+            if below:
+                a = pivot
             else:
-                i_hi = mid
-        a = s[i_lo] if i_lo >= 0 else lo
-        b = s[i_hi] if i_hi < m else hi
+                b = pivot
+            k = 0
+            for i in range(m):
+                if s[i] > a and s[i] < b:
+                    s[k] = s[i]
+                    k += 1
+            m = k
         _balance(0.5 * (a + b), hours, n, r, pcmax, pdmax, eta, reg)
         nu = _linear_nu(hours, n, target, r, pcmax, pdmax, eta, reg)
         if not (nu >= a and nu <= b):  # nan, or a switch inside the segment: bisect it
@@ -458,26 +467,13 @@ def _solve_device(r, pcmax, pdmax, emin, emax, dS, eta, pc, pd, s_out):
     T = r.shape[0]
     hours = np.empty(T, dtype=np.int64)
     reg = np.empty(T, dtype=np.int64)
-    bp = np.empty(4 * T)
-    bp_hour = np.empty(4 * T, dtype=np.int64)
-    for t in range(T):
-        bp[4 * t] = 2.0 * r[t] / eta
-        bp[4 * t + 1] = 2.0 * (r[t] + pcmax[t]) / eta
-        bp[4 * t + 2] = 2.0 * eta * r[t]
-        bp[4 * t + 3] = 2.0 * eta * (r[t] - pdmax[t])
-        for q in range(4):
-            bp_hour[4 * t + q] = t
-    order = np.argsort(bp)
-    bp_sorted = bp[order]
-    bp_hour = bp_hour[order]
-    in_arc = np.zeros(T, dtype=np.bool_)
     work = np.empty(4 * T)
     for t in range(T):
         hours[t] = t
     total_in = 0.0
     for t in range(T):
         total_in += dS[t]
-    _solve_arc(hours, T, -total_in, r, pcmax, pdmax, eta, pc, pd, reg, bp_sorted, bp_hour, in_arc, work)
+    _solve_arc(hours, T, -total_in, r, pcmax, pdmax, eta, pc, pd, reg, work)
     # trajectory up to a constant: P_t
     P = np.empty(T)
     acc = 0.0
@@ -528,7 +524,7 @@ def _solve_device(r, pcmax, pdmax, emin, emax, dS, eta, pc, pd, s_out):
             hours[k] = t
             inflow += dS[t]
         target = pin_val[b] - pin_val[a] - inflow
-        _solve_arc(hours, n, target, r, pcmax, pdmax, eta, pc, pd, reg, bp_sorted, bp_hour, in_arc, work)
+        _solve_arc(hours, n, target, r, pcmax, pdmax, eta, pc, pd, reg, work)
         s = pin_val[a]
         worst = ENERGY_TOL_KWH * 0.1
         tw = -1

@@ -395,7 +395,12 @@ def test_plug_and_charge_queue_matches_a_per_vehicle_simulation(seed):
     np.testing.assert_allclose(load[0], ev.uncoordinated_load_kw(v), atol=1e-9)
     assert unserved[0].max() == 0.0
     assert np.all(unserved[2] > 0.0)  # the small stations do bind
-    # a queue waits where dropping the excess loses it: less unserved than capping each hour
+    # a queue waits where dropping the excess loses it: less unserved than capping each hour.
+    # The queue's numbers are the oracle's (asserted above), so this line states the claim, not the
+    # kernel: measured, the queue leaves 0.32 (seed 3) and 0.51 (seed 4) of what capping drops at the
+    # two binding capacities; 0.7 is the worse seed with a margin for another fleet draw, and fails
+    # for a queue that recovers under 30 % of the dropped energy (with vehicles dwelling 9.4 h on
+    # average for 2.8 h of charging, a working queue recovers far more)
     dropped = (np.maximum(m.uncoordinated_kw[None] - caps[..., None], 0.0) * 0.9).sum(-1)
     assert np.all(unserved[1:3] <= dropped[1:3] + 1e-9) and unserved[1:3].sum() < 0.7 * dropped[1:3].sum()
 

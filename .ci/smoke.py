@@ -6,14 +6,15 @@
 
 For each name in ``optim.registry.problem_entries()`` (pymoo's and ours) this runs ``optim run NAME
 ALGORITHM --n-gen 2 --output DIR/NAME`` in this process, registry defaults throughout (the issue's
-"2 generations, registry defaults": ``pop_size`` 100), with ``ga`` for a single-objective problem and
-``nsga2`` for a multi-objective one; ``--pop-size N`` adds ``-a pop_size=N`` (not used by CI). With
-the defaults the 26 problems of today took 7-8 s (10-12 s for the process) on a loaded 2-core
+"2 generations, registry defaults": ``pop_size`` 100), with ``ga`` for a single-objective problem
+and ``nsga2`` for a multi-objective one; ``--pop-size N`` adds ``-a pop_size=N`` (not used by CI).
+With the defaults the 26 problems of today took 7-8 s (10-12 s for the process) on a loaded 2-core
 machine, 2-3 s more than with ``pop_size=10`` (measured when the override was dropped), so nothing
-is gained by overriding it. It checks that each run ended with status 0 and wrote its run folder.
-It prints one line per problem and, if any failed, a last line naming each failed problem; the exit status is then 1. `.ci/run` calls it in the venv that
-holds only the README's plain install (``python -m pip install -e .``), so it proves that every
-problem runs on the versions a user's install resolves.
+is gained by overriding it. It checks that each run ended with status 0 and wrote its run folder. It
+prints one line per problem and, if any failed, a last line naming each failed problem; the exit
+status is then 1. `.ci/run` calls it in the venv that holds only the README's plain install
+(``python -m pip install -e .``), so it proves that every problem runs on the versions a user's
+install resolves.
 """
 
 from __future__ import annotations

@@ -237,6 +237,36 @@ def fronts(results_dir: Path) -> dict[tuple[str, int, str, str], pd.DataFrame]:
     return out
 
 
+def infeasible(results_dir: Path) -> pd.DataFrame:
+    """Problems for which no run found a feasible plan: label, algorithm, runs, and the least
+    violation among their kept (least-infeasible) points, with the constraint that decides it."""
+    from optim.registry import is_import_name, make_problem, refuse_import
+
+    rows = []
+    runs = _runs(results_dir)
+    for (label, algo), grp in runs.groupby(["problem", "algorithm"], sort=True):
+        front = pd.concat([pd.read_parquet(d / "front.parquet") for d in grp["run_dir"]], ignore_index=True)
+        if "feasible" not in front or front["feasible"].any() or front.empty:
+            continue
+        name = grp["name"].iloc[0]
+        if is_import_name(name):
+            raise SystemExit(f"{grp['run_dir'].iloc[0]}: {refuse_import(name, 'problem')}")
+        names = list(make_problem(name, **grp["params"].iloc[0]).constraint_names)
+        g = front[[f"g{i}" for i in range(len(names))]].clip(lower=0.0)
+        best = g.sum(axis=1).idxmin()
+        worst = g.loc[best].idxmax()
+        rows.append(
+            dict(
+                problem=label,
+                algorithm=algo,
+                n_runs=len(grp),
+                least_violation=float(g.loc[best].sum()),
+                binding=names[int(str(worst)[1:])],
+            )
+        )
+    return pd.DataFrame(rows)
+
+
 def choose(results_dir: Path) -> pd.DataFrame:
     """The chosen plan per (case, scheme, variant, algorithm); ``variant`` is ``"4-obj"`` (the four
     objectives), ``"index"`` (the comprehensive index as one objective) or ``"profit"``.
@@ -422,6 +452,17 @@ def report(results_dir: Path) -> str:
                 if sub["scheme"].nunique() == 3:
                     lines = _findings(sub).splitlines()[1:]
                     parts.append(f"- {role}, schemes 1-2 as {variant}: " + "; ".join(x[2:] for x in lines))
+        parts.append("")
+    bad = infeasible(results_dir)
+    if not bad.empty:
+        parts.append("## No feasible plan found (not in the tables above)")
+        parts.append("")
+        parts.append(
+            "Every run of these problems ended with no feasible point; the least violation among the "
+            "kept least-infeasible points and the constraint that decides it:"
+        )
+        parts.append("")
+        parts.append(_markdown(bad))
         parts.append("")
     return "\n".join(parts)
 

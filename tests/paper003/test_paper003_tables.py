@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_tables_report_prints_ours_beside_003(tmp_path):
     text = (ROOT / "experiments/paper003/schemes_ieee33.toml").read_text()
-    text = re.sub(r"(?m)^seeds = \d+", "seeds = 2", text)   # two runs: a choice among stored plans
+    text = re.sub(r"(?m)^seeds = \d+", "seeds = 2", text)  # two runs: a choice among stored plans
     text = re.sub(r"(?m)^n_gen = \d+", "n_gen = 3", text)
     text = re.sub(r"(?m)^n_jobs = \d+", "n_jobs = 1", text)
     text = text.replace("pop_size = 50", "pop_size = 6")
@@ -39,7 +39,7 @@ def test_tables_report_prints_ours_beside_003(tmp_path):
     # stored, re-evaluated here by the problem itself from the stored decision vectors
     prob, X = _stored_front(out, "s3_ieee33", "ihspso")
     stored_profit = prob.compute(X)["profit"]
-    assert np.ptp(stored_profit) > 0                   # two different plans to choose from
+    assert np.ptp(stored_profit) > 0  # two different plans to choose from
     best_profit = float(stored_profit.max())
     profit = _row(md, "Comprehensive profit / 10^4 CNY")
     assert profit[3][0] == f"{best_profit * 1e-4:,.3f}"
@@ -49,9 +49,12 @@ def test_tables_report_prints_ours_beside_003(tmp_path):
     ref = pd.concat([v for k, v in allf.items() if k[3] in ("ihspso", "moihspso")])
 
     def index(v: pd.DataFrame) -> np.ndarray:
-        return (0.375 * v.profit / ref.profit.max() + 0.125 * v.voltage_quality / ref.voltage_quality.max()
-                + 0.125 * ref.load_fluctuation.min() / v.load_fluctuation
-                + 0.375 * v.charging_satisfaction / ref.charging_satisfaction.max()).to_numpy()
+        return (
+            0.375 * v.profit / ref.profit.max()
+            + 0.125 * v.voltage_quality / ref.voltage_quality.max()
+            + 0.125 * ref.load_fluctuation.min() / v.load_fluctuation
+            + 0.375 * v.charging_satisfaction / ref.charging_satisfaction.max()
+        ).to_numpy()
 
     composite = _row(md, "Comprehensive evaluation index / pu")
     for scheme in (1, 2):
@@ -59,7 +62,7 @@ def test_tables_report_prints_ours_beside_003(tmp_path):
         i = int(np.argmax(index(vals)))
         assert composite[scheme][0] == f"{index(vals)[i]:,.3f}"
         assert profit[scheme][0] == f"{vals.profit.iloc[i] * 1e-4:,.3f}"
-        assert 0 < index(vals)[i] <= 1 + 1e-12           # each term is at most its weight
+        assert 0 < index(vals)[i] <= 1 + 1e-12  # each term is at most its weight
     # the findings follow from the printed numbers
     ours = {s: float(profit[s][0].replace(",", "")) for s in (1, 2, 3)}
     holds = "holds" if max(ours, key=ours.get) == 3 else "does NOT hold"
@@ -87,3 +90,46 @@ def _stored_front(out: Path, problem: str, algorithm: str):
     front = pd.concat([pd.read_parquet(d / "front.parquet") for d in dirs])
     front = front[front["feasible"]]
     return prob, front[[f"x{i}" for i in range(prob.n_var)]].to_numpy()
+
+
+def test_problems_with_no_feasible_plan_are_listed_with_their_least_violation(tmp_path):
+    """A results folder whose runs found nothing feasible (as 003's sensitivity campaign with the
+    0.93-1.07 pu band) is named with its least violation and binding constraint, not dropped."""
+    import json
+
+    import pandas as pd
+    import pytest
+
+    from experiments.paper003.tables import infeasible
+
+    run = tmp_path / "runs" / "dg__ga__r000"
+    run.mkdir(parents=True)
+    spec = {
+        "problem": {"name": "dg_siting", "label": "dg", "params": {"n_dg": 1}},
+        "algorithm": {"name": "ga", "label": "ga", "params": {}},
+        "replicate": 0,
+    }
+    (run / "meta.json").write_text(json.dumps({"status": "ok", "spec": spec}))
+    # constraint columns of DGSiting on ieee33: v_low, v_high, dg_total, pf_failed
+    front = pd.DataFrame(
+        {
+            "x0": [1.0, 2.0],
+            "x1": [10.0, 20.0],
+            "g0": [0.03, 0.01],
+            "g1": [-0.1, 0.002],
+            "g2": [-1.0, -1.0],
+            "g3": [0.0, 0.0],
+            "feasible": [False, False],
+        }
+    )
+    front.to_parquet(run / "front.parquet")
+    bad = infeasible(tmp_path)
+    assert bad.to_dict("records") == [
+        {
+            "problem": "dg",
+            "algorithm": "ga",
+            "n_runs": 1,
+            "least_violation": pytest.approx(0.012),
+            "binding": "v_low",
+        }
+    ]

@@ -497,11 +497,8 @@ def _solve_device(r, pcmax, pdmax, emin, emax, dS, eta, pc, pd, s_out):
             s_out[t] = c + P[t]
         return
     # cut the cycle at t1 (lower bound) and t2 (upper bound); solve arcs with pinned ends
-    pinned = np.zeros(T, dtype=np.bool_)
-    pin_val = np.zeros(T)
-    pinned[t1] = True
+    pin_val = np.zeros(T)  # energy at the pinned hours (only those are read)
     pin_val[t1] = emin[t1]
-    pinned[t2] = True
     pin_val[t2] = emax[t2]
     stack_a = np.empty(2 * T + 4, dtype=np.int64)
     stack_b = np.empty(2 * T + 4, dtype=np.int64)
@@ -512,7 +509,6 @@ def _solve_device(r, pcmax, pdmax, emin, emax, dS, eta, pc, pd, s_out):
     stack_a[top] = t2
     stack_b[top] = t1
     top += 1
-    S = np.empty(T)
     while top > 0:
         top -= 1
         a = stack_a[top]
@@ -532,7 +528,6 @@ def _solve_device(r, pcmax, pdmax, emin, emax, dS, eta, pc, pd, s_out):
         for k in range(n - 1):
             t = hours[k]
             s += dS[t] + eta * pc[t] - pd[t] / eta
-            S[t] = s
             if s - emax[t] > worst:
                 worst = s - emax[t]
                 tw = t
@@ -542,7 +537,6 @@ def _solve_device(r, pcmax, pdmax, emin, emax, dS, eta, pc, pd, s_out):
                 tw = t
                 vw = emin[t]
         if tw >= 0:
-            pinned[tw] = True
             pin_val[tw] = vw
             stack_a[top] = a
             stack_b[top] = tw

@@ -5,8 +5,9 @@ Everything here is vectorised over a leading candidate axis; nothing loops per c
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,8 @@ __all__ = [
     "penalise_failed",
     "scenario_weights",
     "as_float_vector",
+    "objective_list",
+    "config_from",
     "default_scenarios",
     "MEMORY_BUDGET_BYTES",
     "ChunkedEvaluation",
@@ -41,6 +44,33 @@ PENALTY = 1.0e12
 
 class ProblemConfigError(ValueError):
     """A planning problem was built with parameters that do not make sense (the message says which)."""
+
+
+def objective_list(objectives: Any, table: Mapping[str, tuple[str, ...]]) -> list[str]:
+    """``objectives`` (a name or a list) checked against a problem's ``{name: (unit, ..., sense)}``
+    table: distinct known names, at least one."""
+    objs = [objectives] if isinstance(objectives, str) else list(objectives)
+    bad = [o for o in objs if o not in table]
+    if not objs or bad or len(set(objs)) != len(objs):
+        raise ProblemConfigError(f"objectives must be distinct names from {list(table)}, got {objs}")
+    return objs
+
+
+def config_from(cls: type, config: Any) -> Any:
+    """A frozen config dataclass ``cls`` from an instance, ``None`` (defaults) or a mapping of
+    field overrides (as read from a campaign TOML; lists become tuples)."""
+    if isinstance(config, cls):
+        return config
+    if config is None:
+        return cls()
+    if not isinstance(config, Mapping):
+        raise ProblemConfigError(f"config must be a {cls.__name__} or a mapping, got {type(config).__name__}")
+    unknown = set(config) - {f.name for f in dataclasses.fields(cls)}
+    if unknown:
+        raise ProblemConfigError(f"unknown {cls.__name__} field(s): {sorted(unknown)}")
+    return dataclasses.replace(
+        cls(), **{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
+    )
 
 
 def as_float_vector(value: Any, n: int, name: str) -> NDArray[np.float64]:

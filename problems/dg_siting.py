@@ -112,6 +112,7 @@ def _finite(**values: Any) -> None:
         if not ok:
             raise ProblemConfigError(f"{name} must be finite, got {value!r}")
 
+
 #: name -> (unit with one load level, unit with scenarios, sense)
 OBJECTIVES: dict[str, tuple[str, str, str]] = {
     "loss": ("kW", "kWh/day", "min"),
@@ -401,9 +402,7 @@ class DGSiting(ChunkedEvaluation, Problem):
         """Power flows per candidate: 1 with one load level, ``n_scenarios * n_hours`` with scenarios."""
         return 1 if self.scenarios is None else int(np.prod(self._load_pu.shape))
 
-    def _evaluate_batch(
-        self, X: NDArray[np.float64], out: dict[str, Any], *args: Any, **kwargs: Any
-    ) -> None:
+    def _evaluate_batch(self, X: NDArray[np.float64], out: dict[str, Any], *args: Any, **kwargs: Any) -> None:
         from grid.powerflow import solve
 
         X = np.atleast_2d(X)

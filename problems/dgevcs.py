@@ -156,9 +156,11 @@ from pymoo.core.problem import Problem
 from ._common import (
     ChunkedEvaluation,
     ProblemConfigError,
+    config_from,
     current_violation,
     default_scenarios,
     memory_budget,
+    objective_list,
     penalise_failed,
 )
 
@@ -487,17 +489,7 @@ class DGEVCSPlanning(ChunkedEvaluation, Problem):
 
         self.net = cases.load(case) if isinstance(case, str) else case
         net = self.net
-        if isinstance(config, Config003):
-            cfg = config
-        elif config is None:
-            cfg = Config003()
-        else:
-            unknown = set(config) - {f.name for f in fields(Config003)}
-            if unknown:
-                raise ProblemConfigError(f"unknown Config003 field(s): {sorted(unknown)}")
-            cfg = replace(
-                Config003(), **{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
-            )
+        cfg = config_from(Config003, config)
         self.config = cfg
         if scheme is not None and scheme not in (1, 2, 3):
             raise ProblemConfigError(f"scheme must be 1, 2 or 3 (003 section 6.2), got {scheme!r}")
@@ -509,11 +501,7 @@ class DGEVCSPlanning(ChunkedEvaluation, Problem):
         self.ev_mode = ev_mode
         if objectives is None:
             objectives = ["profit"] if scheme == 3 else list(_FOUR)
-        objs = [objectives] if isinstance(objectives, str) else list(objectives)
-        bad = [o for o in objs if o not in OBJECTIVES]
-        if not objs or bad or len(set(objs)) != len(objs):
-            raise ProblemConfigError(f"objectives must be distinct names from {list(OBJECTIVES)}, got {objs}")
-        self.objectives = objs
+        self.objectives = objs = objective_list(objectives, OBJECTIVES)
         self.objective_names = list(objs)
         self.objective_units = [OBJECTIVES[o][0] for o in objs]
         self.objective_senses = [OBJECTIVES[o][1] for o in objs]
@@ -1038,9 +1026,7 @@ class DGEVCSPlanning(ChunkedEvaluation, Problem):
         """Power flows per candidate: ``n_scenarios * 24``."""
         return int(np.prod(self._load_pu.shape))
 
-    def _evaluate_batch(
-        self, X: NDArray[np.float64], out: dict[str, Any], *args: Any, **kwargs: Any
-    ) -> None:
+    def _evaluate_batch(self, X: NDArray[np.float64], out: dict[str, Any], *args: Any, **kwargs: Any) -> None:
         X = np.atleast_2d(X)
         vals = self.compute(X)
         if "composite" in self.objectives:

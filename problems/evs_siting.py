@@ -73,7 +73,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -86,7 +86,9 @@ from ._common import (
     ProblemConfigError,
     as_float_vector,
     bus_matrix,
+    config_from,
     memory_budget,
+    objective_list,
     penalise_failed,
     round_index,
 )
@@ -154,19 +156,6 @@ class Config004:
             )
         if not 0 < self.battery_efficiency <= 1:
             raise ProblemConfigError(f"battery_efficiency must lie in (0, 1], got {self.battery_efficiency}")
-
-
-def _config(config: Config004 | dict[str, Any] | None) -> Config004:
-    if isinstance(config, Config004):
-        return config
-    if config is None:
-        return Config004()
-    if not isinstance(config, dict):
-        raise ProblemConfigError(f"config must be a Config004 or a mapping, got {type(config).__name__}")
-    unknown = set(config) - {f.name for f in fields(Config004)}
-    if unknown:
-        raise ProblemConfigError(f"unknown Config004 field(s): {sorted(unknown)}")
-    return replace(Config004(), **{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
 
 
 @functools.cache
@@ -258,18 +247,14 @@ class EVSSiting(ChunkedEvaluation, Problem):
     ) -> None:
         from grid import cases
 
-        cfg = self.config = _config(config)
+        cfg = self.config = config_from(Config004, config)
         if scenario not in (3, 4):
             raise ProblemConfigError(
                 f"scenario must be 3 (EVS) or 4 (normal storage) to optimise; scenarios 1-2 have no "
                 f"decision, use EVSSiting().baseline(1 or 2); got {scenario!r}"
             )
         self.scenario = int(scenario)
-        objs = [objectives] if isinstance(objectives, str) else list(objectives)
-        bad = [o for o in objs if o not in OBJECTIVES]
-        if not objs or bad or len(set(objs)) != len(objs):
-            raise ProblemConfigError(f"objectives must be distinct names from {list(OBJECTIVES)}, got {objs}")
-        self.objectives = objs
+        self.objectives = objs = objective_list(objectives, OBJECTIVES)
         self.objective_names = list(objs)
         self.objective_units = [OBJECTIVES[o][0] for o in objs]
         self.objective_senses = [OBJECTIVES[o][1] for o in objs]

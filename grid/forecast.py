@@ -30,7 +30,7 @@ lower than CNN's and 8.3 % lower than Bi-LSTM's (004 section 6, conclusion 2): c
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -385,8 +385,3 @@ def error_table(
     for k, e in baseline_errors(ds).items():
         rows[k] = {**e, "train_s": 0.0}
     return rows
-
-
-def config_dict(config: ForecastConfig) -> dict[str, Any]:
-    """The configuration as plain values (for printing with a table)."""
-    return asdict(config)

@@ -11,6 +11,9 @@ Prints warm figures (numba compilation is paid by a first, untimed call) for
   split into the dispatcher (:func:`grid.storage.flatten`) and the power flow (median of
   ``--repeat`` calls), and a measured MOPSO run (swarm 60, ``--evs-gens`` iterations, default 300).
 
+* ``EVScheduling`` (paper 001) on ieee34: per region, a population of 60 (repair and power flow of
+  (60, 24, 34)) and a measured ``mopso_001`` run (60 x ``--ev-gens``, default 300; target 20 s).
+
 Targets (one core): a DGEVCSPlanning population of 50 in under 100 ms; a scheme-1 run under 60 s
 (ieee33) and 120 s (pge69); an EVSSiting population of 60 in under 50 ms and its MOPSO 60 x 300 run
 under 30 s (also timed with lighter dispatcher and power-flow settings, with how far the
@@ -168,6 +171,35 @@ def bench_evs_siting(repeat: int, n_gen: int) -> None:
         )
 
 
+def bench_ev_scheduling(repeat: int, n_gen: int) -> None:
+    """EVScheduling: per region, a population of 60 (median of ``repeat`` calls) and a MOPSO-001 run
+    of 60 x ``n_gen`` on one core (fleet sampling and compile excluded; target 20 s per region)."""
+    import os
+
+    import numba
+    from pymoo.optimize import minimize
+
+    from algorithms import mopso_001
+    from problems.ev_scheduling import REGIONS, EVScheduling
+
+    numba.set_num_threads(1)
+    for region in REGIONS:
+        prob = EVScheduling(region=region)
+        X = np.random.default_rng(0).uniform(prob.xl, prob.xu, (60, prob.n_var))
+        prob.evaluate(X)
+        ts = []
+        for _ in range(max(repeat, 3)):
+            t0 = time.perf_counter()
+            prob.evaluate(X)
+            ts.append(time.perf_counter() - t0)
+        line = f"EVScheduling ieee34 {region:11s}: population of 60 in {1e3 * float(np.median(ts)):7.2f} ms"
+        if n_gen > 0:
+            t0 = time.perf_counter()
+            minimize(prob, mopso_001(), ("n_gen", n_gen), seed=1)
+            line += f"; MOPSO-001 60 x {n_gen} in {time.perf_counter() - t0:6.1f} s (target 20 s)"
+        print(f"{line}; load average {os.getloadavg()[0]:.2f}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="timed repetitions (best is reported)")
@@ -178,7 +210,13 @@ def main(argv: list[str] | None = None) -> None:
         "--evs-gens", type=int, default=300, help="iterations of the timed EVSSiting MOPSO run (0 skips it)"
     )
     parser.add_argument(
-        "--only", choices=("dg_siting", "dgevcs", "evs_siting"), default=None, help="run only this section"
+        "--ev-gens", type=int, default=300, help="iterations of the timed EVScheduling runs (0 skips them)"
+    )
+    parser.add_argument(
+        "--only",
+        choices=("dg_siting", "dgevcs", "evs_siting", "ev_scheduling"),
+        default=None,
+        help="run only this section",
     )
     args = parser.parse_args(argv)
     import numba
@@ -192,6 +230,8 @@ def main(argv: list[str] | None = None) -> None:
             bench_scheme1_run(args.run_gens)
     if args.only in (None, "evs_siting"):
         bench_evs_siting(args.repeat, args.evs_gens)
+    if args.only in (None, "ev_scheduling"):
+        bench_ev_scheduling(args.repeat, args.ev_gens)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ Example
 >>> staging.monotone_repair(np.array([[2.0, 1.0, 3.0]])).tolist()
 [[2.0, 2.0, 3.0]]
 >>> f = staging.stage_discount((3, 4, 3), 0.05)
->>> [round(x, 4) for x in f.first_year], round(float(f.years.sum()), 4)   # 1.05^-1, ^-4, ^-8
+>>> [round(float(x), 4) for x in f.first_year], round(float(f.years.sum()), 4)   # 1.05^-1, ^-4, ^-8
 ([0.9524, 0.8227, 0.6768], 7.7217)
 """
 

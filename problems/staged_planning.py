@@ -101,6 +101,8 @@ class Config000:
     lost_load_cny_per_kwh: float = 50.0  # [G] beta
     ev_shed_cny_per_kwh: float = 1.0  # [A] EV charging shed at the transformer limit
     loss_price_cny_per_kwh: tuple[float, ...] | None = None  # [A] None: 002's TOU purchase price by hour
+    pv_buses: tuple[int, ...] | None = None  # [A] None: rooftop PV on every load bus, by its load;
+    # else equal shares at these buses (the notes' alternative: 002's 7, 15, 22, 26)
     candidate_lines: tuple[tuple[int, int], ...] | None = None  # [A] see class docstring
     n_auto_lines: int = 8  # [A]
     line_cost_cny_per_km: float = 6.0e5  # [A] parallel 10 kV circuit
@@ -249,6 +251,11 @@ class StagedPlanning(ChunkedEvaluation, Problem):
         self._q_load = g * load_pu[None, :, :, None] * net.q_kvar
         peak_kw = np.asarray(cfg.load_growth) * nominal_kw
         pv_bus = net.p_kw / nominal_kw
+        if cfg.pv_buses is not None:
+            if any(b not in set(int(v) for v in net.bus) for b in cfg.pv_buses) or not cfg.pv_buses:
+                raise ProblemConfigError(f"pv_buses {cfg.pv_buses} not all in {net.name!r}")
+            pv_bus = np.zeros(net.n_bus)
+            pv_bus[net.index_of(list(cfg.pv_buses))] = 1.0 / len(cfg.pv_buses)
         self._pv = (
             (np.asarray(cfg.pv_share) * peak_kw)[:, None, None, None] * pv_pu[None, :, :, None] * pv_bus
         )
@@ -496,14 +503,16 @@ class StagedPlanning(ChunkedEvaluation, Problem):
         piles_sm = np.diff(np.c_[np.zeros(n), plan["smart"] * self.n_ev_stage], axis=1).clip(0)
         piles_v2 = np.diff(np.c_[np.zeros(n), plan["v2g"] * self.n_ev_stage], axis=1).clip(0)
         invest = (
-            new_line @ self.line_cost_cny
+            (new_line * self.line_cost_cny).sum(-1)
             + cfg.transformer_cost_cny_per_kva * new_trafo
             + dP * (cfg.storage_cny_per_kw + cfg.storage_hours * cfg.storage_cny_per_kwh)
             + cfg.smart_cny_per_pile * piles_sm
             + cfg.v2g_cny_per_pile * piles_v2
         )
         capital = np.cumsum(invest, axis=1)
-        lcc = invest @ self.disc.first_year + (cfg.om_share * capital + op_cost) @ self.disc.years
+        # row-wise sums, not BLAS products: a chunk must give the bits of one call
+        yearly_cost = cfg.om_share * capital + op_cost
+        lcc = (invest * self.disc.first_year).sum(-1) + (yearly_cost * self.disc.years).sum(-1)
         vm = res.vm_pu
         flat = vm.reshape(n, -1)
         vband = np.maximum(cfg.v_min_pu - flat.min(1), flat.max(1) - cfg.v_max_pu)

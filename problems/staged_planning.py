@@ -307,7 +307,7 @@ class StagedPlanning(ChunkedEvaluation, Problem):
         super().__init__(n_var=xl.size, n_obj=1, n_ieq_constr=2, xl=xl, xu=xu)
 
     # ------------------------------------------------------------------ decoding
-    def decode(self, X: NDArray[np.float64]) -> dict[str, NDArray[Any]]:
+    def plans(self, X: NDArray[np.float64]) -> dict[str, NDArray[Any]]:
         """The repaired plans of a population: ``built`` (n, S, K) bool, ``trafo_kva`` (n, S),
         ``site`` (n,) bus index, ``storage_kw`` (n, S), ``smart``/``v2g`` (n, S) shares."""
         from grid.staging import monotone_repair
@@ -339,6 +339,28 @@ class StagedPlanning(ChunkedEvaluation, Problem):
             "smart": sm,
             "v2g": v2,
         }
+
+    def decode(self, x: NDArray[np.float64]) -> Any:
+        """One repaired plan as a table: a row per stage (``stage``, ``trafo_kva``, ``storage_bus``,
+        ``storage_kw``, ``smart``, ``v2g``, ``lines``: the reinforced candidate branches as bus pairs)."""
+        import pandas as pd
+
+        p = self.plans(np.atleast_2d(np.asarray(x, dtype=np.float64))[:1])
+        fb, tb = self.net.bus[self.net.from_idx[self.line_idx]], self.net.bus[self.net.to_idx[self.line_idx]]
+        lines = [
+            " ".join(f"{a}-{b}" for a, b, k in zip(fb, tb, p["built"][0, s]) if k) for s in range(self.n_stages)
+        ]
+        return pd.DataFrame(
+            {
+                "stage": np.arange(1, self.n_stages + 1),
+                "trafo_kva": p["trafo_kva"][0],
+                "storage_bus": int(self.net.bus[p["site"][0]]),
+                "storage_kw": p["storage_kw"][0],
+                "smart": p["smart"][0],
+                "v2g": p["v2g"][0],
+                "lines": lines,
+            }
+        )
 
     def encode(
         self,
@@ -481,7 +503,7 @@ class StagedPlanning(ChunkedEvaluation, Problem):
         from grid.powerflow import solve
 
         cfg = self.config
-        plan = self.decode(X)
+        plan = self.plans(X)
         n, S = plan["smart"].shape
         op = self.operate(plan, v2g=v2g)
         res = solve(self.net, op["p_kw"], op["q_kvar"], r_ohm=op["r_ohm"], x_ohm=op["x_ohm"], tol=self.tol)

@@ -38,16 +38,16 @@ def test_bad_input_named_errors(prob):
 def test_repair_and_scheme_masks(prob):
     rng = np.random.default_rng(1)
     X = rng.uniform(prob.xl, prob.xu, (20, prob.n_var))
-    d = prob.decode(X)
+    d = prob.plans(X)
     for key in ("trafo_kva", "storage_kw", "v2g"):
         assert np.all(np.diff(d[key], axis=1) >= 0), key
     assert np.all(np.diff(d["built"].astype(int), axis=1) >= 0)
     assert np.all(d["smart"] + d["v2g"] <= 1 + 1e-12) and np.all(d["v2g"] <= np.array([0, 0.05, 0.6]) + 1e-12)
-    a = StagedPlanning("A", config={"n_scenarios": 3}).decode(X)
+    a = StagedPlanning("A", config={"n_scenarios": 3}).plans(X)
     assert np.all(a["built"][:, 0] == a["built"][:, 2])  # static: all built in stage I
     assert np.all(a["trafo_kva"][:, :1] == a["trafo_kva"])
     assert not a["storage_kw"].any() and not a["v2g"].any()
-    c = StagedPlanning("C", config={"n_scenarios": 3}).decode(X)
+    c = StagedPlanning("C", config={"n_scenarios": 3}).plans(X)
     assert c["storage_kw"].any() and not c["smart"].any()
 
 
@@ -100,7 +100,7 @@ def test_curtailment_rule_against_lp(prob):
     after it stay in the band (LinDistFlow neglects losses, so it is conservative here)."""
     bare = dict(lines=[0] * 8, transformer_kva=[6300] * 3, storage_bus=18, storage_kw=[0] * 3,
                 smart=[0] * 3, v2g=[0] * 3)
-    op = prob.operate(prob.decode(prob.encode(**bare)[None]))
+    op = prob.operate(prob.plans(prob.encode(**bare)[None]))
     net, cfg = prob.net, prob.config
     curt = op["curtailed_kw"][0, 2]  # stage III, (W, 24)
     assert curt.sum() > 100.0  # PV concentrated at the feeder ends curtails

@@ -198,7 +198,10 @@ def main(argv: list[str] | None = None) -> None:
         "--evs-gens", type=int, default=300, help="iterations of the timed EVSSiting MOPSO run (0 skips it)"
     )
     parser.add_argument(
-        "--only", choices=("dg_siting", "dgevcs", "evs_siting", "staged_planning"), default=None, help="run only this section"
+        "--only",
+        choices=("dg_siting", "dgevcs", "evs_siting", "staged_planning"),
+        default=None,
+        help="run only this section",
     )
     args = parser.parse_args(argv)
     import numba

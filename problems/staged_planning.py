@@ -348,7 +348,8 @@ class StagedPlanning(ChunkedEvaluation, Problem):
         p = self.plans(np.atleast_2d(np.asarray(x, dtype=np.float64))[:1])
         fb, tb = self.net.bus[self.net.from_idx[self.line_idx]], self.net.bus[self.net.to_idx[self.line_idx]]
         lines = [
-            " ".join(f"{a}-{b}" for a, b, k in zip(fb, tb, p["built"][0, s]) if k) for s in range(self.n_stages)
+            " ".join(f"{a}-{b}" for a, b, k in zip(fb, tb, p["built"][0, s], strict=True) if k)
+            for s in range(self.n_stages)
         ]
         return pd.DataFrame(
             {

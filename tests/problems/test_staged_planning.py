@@ -90,7 +90,8 @@ def _lp_min_curtailment(net, D, p, q, r, pv, v_max, rev_kw):
     A = (D.T * (r / net.z_base_ohm / 1000.0 / vnl[1:])) @ D  # dV_i / d(curtail_j), pu per kW
     A_ub = np.vstack([-A, -np.ones((1, p.size))])
     b_ub = np.r_[v_max - v0, rev_kw + (p - pv).sum()]
-    res = linprog(np.ones(p.size), A_ub=A_ub, b_ub=b_ub, bounds=list(zip(0 * pv, pv)), method="highs")
+    bounds = list(zip(0 * pv, pv, strict=True))
+    res = linprog(np.ones(p.size), A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs")
     assert res.status == 0
     return res.fun
 
@@ -108,7 +109,7 @@ def test_curtailment_rule_against_lp(prob):
     w, h = w[:8], h[:8]
     r = op["r_ohm"][0, 2, 0, 0]
     gaps = []
-    for wi, hi in zip(w, h):
+    for wi, hi in zip(w, h, strict=True):
         pv = prob._pv[2, wi, hi]
         demand = op["p_kw"][0, 2, wi, hi] + pv * (1.0 - curt[wi, hi] / pv.sum())  # bus demand without PV
         lp = _lp_min_curtailment(net, prob.D, demand, op["q_kvar"][0, 2, wi, hi], r, pv,

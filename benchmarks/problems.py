@@ -19,7 +19,12 @@ Targets (one core): a DGEVCSPlanning population of 50 in under 100 ms; a scheme-
 under 30 s (also timed with lighter dispatcher and power-flow settings, with how far the
 objectives move). Set ``NUMBA_NUM_THREADS=1`` to measure on one core (the EVSSiting section also calls
 ``numba.set_num_threads(1)``). ``--only NAME`` runs one section (``dg_siting``, ``dgevcs``,
-``evs_siting``).
+``evs_siting``, ``ev_scheduling``, ``staged_planning``).
+
+* ``StagedPlanning`` (paper 000) on ieee33 and ieee123: a population of 100 over 3 stages x 24
+  scenarios x 24 h (172 800 power flows per population), median of ``--repeat`` calls, split into
+  the lower level before the power flow and the whole evaluation. 000's GA runs 200 generations, so
+  200 times this figure estimates one run (issue 15's targets: 5 min on ieee33, 10 min on ieee123).
 """
 
 from __future__ import annotations
@@ -200,6 +205,33 @@ def bench_ev_scheduling(repeat: int, n_gen: int) -> None:
         print(f"{line}; load average {os.getloadavg()[0]:.2f}")
 
 
+def bench_staged_planning(repeat: int) -> None:
+    import os
+
+    from problems.staged_planning import StagedPlanning
+
+    for case in ("ieee33", "ieee123"):
+        prob = StagedPlanning("D", config={"case": case})
+        X = np.random.default_rng(0).uniform(prob.xl, prob.xu, (100, prob.n_var))
+        plans = prob.plans(X)
+        prob.evaluate(X)  # compile / warm caches
+        t_low, t_all = [], []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            prob.operate(plans)
+            t1 = time.perf_counter()
+            prob.evaluate(X)
+            t2 = time.perf_counter()
+            t_low.append(t1 - t0)
+            t_all.append(t2 - t1)
+        med = float(np.median(t_all))
+        print(
+            f"StagedPlanning {case}, scheme D: population of 100 in {med:6.2f} s (lower level before "
+            f"the power flow {float(np.median(t_low)):5.2f} s); 200 generations ~ "
+            f"{200 * med / 60:5.1f} min; load average {os.getloadavg()[0]:.2f}"
+        )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="timed repetitions (best is reported)")
@@ -214,7 +246,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--only",
-        choices=("dg_siting", "dgevcs", "evs_siting", "ev_scheduling"),
+        choices=("dg_siting", "dgevcs", "evs_siting", "ev_scheduling", "staged_planning"),
         default=None,
         help="run only this section",
     )
@@ -232,6 +264,8 @@ def main(argv: list[str] | None = None) -> None:
         bench_evs_siting(args.repeat, args.evs_gens)
     if args.only in (None, "ev_scheduling"):
         bench_ev_scheduling(args.repeat, args.ev_gens)
+    if args.only in (None, "staged_planning"):
+        bench_staged_planning(args.repeat)
 
 
 if __name__ == "__main__":

@@ -416,7 +416,8 @@ def problem_entries() -> Mapping[str, Entry]:
         out[name] = _entry_from_callable(name, "problem", "gridplan", ctor)
     for name, module, attr in (("dg_siting", "problems.dg_siting", "DGSiting"),
                                ("dgevcs", "problems.dgevcs", "DGEVCSPlanning"),
-                               ("evs_siting", "problems.evs_siting", "EVSSiting")):
+                               ("evs_siting", "problems.evs_siting", "EVSSiting"),
+                               ("sop_planning", "problems.sop_planning", "SOPPlanning")):
         mod = _optional_module(module)
         if mod is not None and hasattr(mod, attr):
             out[name] = _entry_from_callable(name, "problem", "gridplan", getattr(mod, attr))

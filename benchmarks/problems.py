@@ -13,9 +13,13 @@ Prints warm figures (numba compilation is paid by a first, untimed call) for
 
 Targets (one core): a DGEVCSPlanning population of 50 in under 100 ms; a scheme-1 run under 60 s
 (ieee33) and 120 s (pge69); an EVSSiting population of 60 in under 50 ms and its MOPSO 60 x 300 run
-under 30 s. Set ``NUMBA_NUM_THREADS=1`` to measure on one core (the EVSSiting section also calls
+under 30 s; a SOPPlanning (paper 002) population of 50 with the SOP dispatch for 24 h under
+200 ms. Set ``NUMBA_NUM_THREADS=1`` to measure on one core (the EVSSiting section also calls
 ``numba.set_num_threads(1)``). ``--only NAME`` runs one section (``dg_siting``, ``dgevcs``,
-``evs_siting``).
+``evs_siting``, ``sop_planning``).
+
+* ``SOPPlanning`` (paper 002) on ieee33: a population of 50 over the 24 hours, plans 2 and 4, split
+  into the SOP dispatcher (:func:`grid.sop.dispatch`) and the two sweeps (median of ``--repeat``).
 """
 
 from __future__ import annotations
@@ -156,6 +160,54 @@ def bench_evs_siting(repeat: int, n_gen: int) -> None:
         )
 
 
+def bench_sop_planning(repeat: int) -> None:
+    """SOPPlanning (paper 002): a population of 50 with the SOP dispatch for 24 h on one core (plans 2
+    and 4), split into the two sweeps and the dispatcher (median of ``repeat`` calls)."""
+    import contextlib
+    import os
+
+    import numba
+
+    from grid import sop
+    from grid.powerflow import solve
+    from problems.sop_planning import SOPPlanning
+
+    numba.set_num_threads(1)
+    try:  # numpy's BLAS (the batched Newton solves) on one thread too
+        from threadpoolctl import threadpool_limits
+
+        limit: contextlib.AbstractContextManager = threadpool_limits(1)
+    except ImportError:  # pragma: no cover
+        limit = contextlib.nullcontext()
+
+    def median(fn: Callable[[], object]) -> float:
+        fn()
+        ts = []
+        for _ in range(max(repeat, 3)):
+            t0 = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t0)
+        return float(np.median(ts))
+
+    with limit:
+        for plan in (2, 4):
+            prob = SOPPlanning(plan=plan)
+            X = np.random.default_rng(0).uniform(prob.xl, prob.xu, (50, prob.n_var))
+            p = np.broadcast_to(prob._p_load + (prob._ev_unc if plan == 2 else 0.0), (50, 24, prob.net.n_bus))
+            q = np.broadcast_to(prob._q_load, p.shape)
+            base = solve(prob.net, p, q)
+            s_kva, _ = prob._split(X)
+            t_eval = median(lambda: prob.evaluate(X))  # noqa: B023
+            t_pf = median(lambda: solve(prob.net, p, q))  # noqa: B023
+            t_disp = median(lambda: sop.dispatch(prob.sops, s_kva[:, None], base.v_pu, base.i_a))  # noqa: B023
+            load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+            print(
+                f"SOPPlanning ieee33 plan {plan}: population of 50 x 24 h in {1e3 * t_eval:7.2f} ms "
+                f"(SOP dispatch {1e3 * t_disp:6.2f} ms, one sweep {1e3 * t_pf:6.2f} ms of two, the rest "
+                f"{1e3 * (t_eval - t_disp - 2 * t_pf):6.2f} ms; target 200 ms); load average {load:.2f}"
+            )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="timed repetitions (best is reported)")
@@ -166,7 +218,10 @@ def main(argv: list[str] | None = None) -> None:
         "--evs-gens", type=int, default=300, help="iterations of the timed EVSSiting MOPSO run (0 skips it)"
     )
     parser.add_argument(
-        "--only", choices=("dg_siting", "dgevcs", "evs_siting"), default=None, help="run only this section"
+        "--only",
+        choices=("dg_siting", "dgevcs", "evs_siting", "sop_planning"),
+        default=None,
+        help="run only this section",
     )
     args = parser.parse_args(argv)
     import numba
@@ -180,6 +235,8 @@ def main(argv: list[str] | None = None) -> None:
             bench_scheme1_run(args.run_gens)
     if args.only in (None, "evs_siting"):
         bench_evs_siting(args.repeat, args.evs_gens)
+    if args.only in (None, "sop_planning"):
+        bench_sop_planning(args.repeat)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,17 @@ def _timeit(fn: Callable[[], object], repeat: int) -> float:
     return best
 
 
+def _median(fn: Callable[[], object], repeat: int) -> float:
+    """Median wall time of ``fn`` over ``max(repeat, 3)`` calls, after one warm-up call."""
+    fn()
+    ts = []
+    for _ in range(max(repeat, 3)):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return float(np.median(ts))
+
+
 def bench_dg_siting(repeat: int) -> None:
     from problems.dg_siting import DGSiting
 
@@ -126,18 +137,9 @@ def bench_evs_siting(repeat: int, n_gen: int) -> None:
     p = prob._p_load[None] - prob._p_gen[None] + np.einsum("nsdt,ndb->nstb", sched.p_net_kw, onehot)
     q = np.broadcast_to(prob._q_load[None], p.shape)
 
-    def median(fn: Callable[[], object]) -> float:
-        fn()
-        ts = []
-        for _ in range(max(repeat, 3)):
-            t0 = time.perf_counter()
-            fn()
-            ts.append(time.perf_counter() - t0)
-        return float(np.median(ts))
-
-    t_eval = median(lambda: prob.evaluate(X))
-    t_disp = median(lambda: storage.flatten(prob.net_load_kw, dev, sweeps=prob.config.sweeps))
-    t_pf = median(lambda: solve(prob.net, p, q, tol=prob.tol))
+    t_eval = _median(lambda: prob.evaluate(X), repeat)
+    t_disp = _median(lambda: storage.flatten(prob.net_load_kw, dev, sweeps=prob.config.sweeps), repeat)
+    t_pf = _median(lambda: solve(prob.net, p, q, tol=prob.tol), repeat)
     n_pf = p.shape[0] * p.shape[1] * p.shape[2]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
@@ -180,15 +182,6 @@ def bench_sop_planning(repeat: int) -> None:
     except ImportError:  # pragma: no cover
         limit = contextlib.nullcontext()
 
-    def median(fn: Callable[[], object]) -> float:
-        fn()
-        ts = []
-        for _ in range(max(repeat, 3)):
-            t0 = time.perf_counter()
-            fn()
-            ts.append(time.perf_counter() - t0)
-        return float(np.median(ts))
-
     with limit:
         for plan in (2, 4):
             prob = SOPPlanning(plan=plan)
@@ -197,9 +190,9 @@ def bench_sop_planning(repeat: int) -> None:
             q = np.broadcast_to(prob._q_load, p.shape)
             base = solve(prob.net, p, q)
             s_kva, _ = prob._split(X)
-            t_eval = median(lambda: prob.evaluate(X))  # noqa: B023
-            t_pf = median(lambda: solve(prob.net, p, q))  # noqa: B023
-            t_disp = median(lambda: sop.dispatch(prob.sops, s_kva[:, None], base.v_pu, base.i_a))  # noqa: B023
+            t_eval = _median(lambda: prob.evaluate(X), repeat)  # noqa: B023
+            t_pf = _median(lambda: solve(prob.net, p, q), repeat)  # noqa: B023
+            t_disp = _median(lambda: sop.dispatch(prob.sops, s_kva[:, None], base.v_pu, base.i_a), repeat)  # noqa: B023
             load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
             print(
                 f"SOPPlanning ieee33 plan {plan}: population of 50 x 24 h in {1e3 * t_eval:7.2f} ms "

@@ -17,14 +17,18 @@ Prints warm figures (numba compilation is paid by a first, untimed call) for
 Targets (one core): a DGEVCSPlanning population of 50 in under 100 ms; a scheme-1 run under 60 s
 (ieee33) and 120 s (pge69); an EVSSiting population of 60 in under 50 ms and its MOPSO 60 x 300 run
 under 30 s (also timed with lighter dispatcher and power-flow settings, with how far the
-objectives move). Set ``NUMBA_NUM_THREADS=1`` to measure on one core (the EVSSiting section also calls
+objectives move); a SOPPlanning (paper 002) population of 50 with the SOP dispatch for 24 h under
+200 ms. Set ``NUMBA_NUM_THREADS=1`` to measure on one core (the EVSSiting section also calls
 ``numba.set_num_threads(1)``). ``--only NAME`` runs one section (``dg_siting``, ``dgevcs``,
-``evs_siting``, ``ev_scheduling``, ``staged_planning``).
+``evs_siting``, ``ev_scheduling``, ``staged_planning``, ``sop_planning``).
 
 * ``StagedPlanning`` (paper 000) on ieee33 and ieee123: a population of 100 over 3 stages x 24
   scenarios x 24 h (172 800 power flows per population), median of ``--repeat`` calls, split into
   the lower level before the power flow and the whole evaluation. 000's GA runs 200 generations, so
   200 times this figure estimates one run (issue 15's targets: 5 min on ieee33, 10 min on ieee123).
+
+* ``SOPPlanning`` (paper 002) on ieee33: a population of 50 over the 24 hours, plans 2 and 4, split
+  into the SOP dispatcher (:func:`grid.sop.dispatch`) and the two sweeps (median of ``--repeat``).
 """
 
 from __future__ import annotations
@@ -45,6 +49,17 @@ def _timeit(fn: Callable[[], object], repeat: int) -> float:
         fn()
         best = min(best, time.perf_counter() - t0)
     return best
+
+
+def _median(fn: Callable[[], object], repeat: int) -> float:
+    """Median wall time of ``fn`` over ``max(repeat, 3)`` calls, after one warm-up call."""
+    fn()
+    ts = []
+    for _ in range(max(repeat, 3)):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return float(np.median(ts))
 
 
 def bench_dg_siting(repeat: int) -> None:
@@ -131,18 +146,9 @@ def bench_evs_siting(repeat: int, n_gen: int) -> None:
     p = prob._p_load[None] - prob._p_gen[None] + np.einsum("nsdt,ndb->nstb", sched.p_net_kw, onehot)
     q = np.broadcast_to(prob._q_load[None], p.shape)
 
-    def median(fn: Callable[[], object]) -> float:
-        fn()
-        ts = []
-        for _ in range(max(repeat, 3)):
-            t0 = time.perf_counter()
-            fn()
-            ts.append(time.perf_counter() - t0)
-        return float(np.median(ts))
-
-    t_eval = median(lambda: prob.evaluate(X))
-    t_disp = median(lambda: storage.flatten(prob.net_load_kw, dev, sweeps=prob.config.sweeps))
-    t_pf = median(lambda: solve(prob.net, p, q, tol=prob.tol))
+    t_eval = _median(lambda: prob.evaluate(X), repeat)
+    t_disp = _median(lambda: storage.flatten(prob.net_load_kw, dev, sweeps=prob.config.sweeps), repeat)
+    t_pf = _median(lambda: solve(prob.net, p, q, tol=prob.tol), repeat)
     n_pf = p.shape[0] * p.shape[1] * p.shape[2]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
@@ -155,7 +161,7 @@ def bench_evs_siting(repeat: int, n_gen: int) -> None:
     # lighter settings: two Gauss-Seidel sweeps and a 1e-6 pu power-flow tolerance, and how far
     # their objectives move from the defaults' on the same population
     light = EVSSiting(tol=1e-6, config={"sweeps": 2})
-    t_light = median(lambda: light.evaluate(X))
+    t_light = _median(lambda: light.evaluate(X), repeat)
     f0, f1 = prob.evaluate(X, return_values_of=["F"]), light.evaluate(X, return_values_of=["F"])
     moved = (np.abs(f1 - f0) / np.maximum(np.abs(f0), 1e-12)).max(axis=0)
     print(
@@ -232,6 +238,45 @@ def bench_staged_planning(repeat: int) -> None:
         )
 
 
+def bench_sop_planning(repeat: int) -> None:
+    """SOPPlanning (paper 002): a population of 50 with the SOP dispatch for 24 h on one core (plans 2
+    and 4), split into the two sweeps and the dispatcher (median of ``repeat`` calls)."""
+    import contextlib
+    import os
+
+    import numba
+
+    from grid import sop
+    from grid.powerflow import solve
+    from problems.sop_planning import SOPPlanning
+
+    numba.set_num_threads(1)
+    try:  # numpy's BLAS (the batched Newton solves) on one thread too
+        from threadpoolctl import threadpool_limits
+
+        limit: contextlib.AbstractContextManager = threadpool_limits(1)
+    except ImportError:  # pragma: no cover
+        limit = contextlib.nullcontext()
+
+    with limit:
+        for plan in (2, 4):
+            prob = SOPPlanning(plan=plan)
+            X = np.random.default_rng(0).uniform(prob.xl, prob.xu, (50, prob.n_var))
+            p = np.broadcast_to(prob._p_load + (prob._ev_unc if plan == 2 else 0.0), (50, 24, prob.net.n_bus))
+            q = np.broadcast_to(prob._q_load, p.shape)
+            base = solve(prob.net, p, q)
+            s_kva, _ = prob._split(X)
+            t_eval = _median(lambda: prob.evaluate(X), repeat)  # noqa: B023
+            t_pf = _median(lambda: solve(prob.net, p, q), repeat)  # noqa: B023
+            t_disp = _median(lambda: sop.dispatch(prob.sops, s_kva[:, None], base.v_pu, base.i_a), repeat)  # noqa: B023
+            load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+            print(
+                f"SOPPlanning ieee33 plan {plan}: population of 50 x 24 h in {1e3 * t_eval:7.2f} ms "
+                f"(SOP dispatch {1e3 * t_disp:6.2f} ms, one sweep {1e3 * t_pf:6.2f} ms of two, the rest "
+                f"{1e3 * (t_eval - t_disp - 2 * t_pf):6.2f} ms; target 200 ms); load average {load:.2f}"
+            )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="timed repetitions (best is reported)")
@@ -246,7 +291,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--only",
-        choices=("dg_siting", "dgevcs", "evs_siting", "ev_scheduling", "staged_planning"),
+        choices=("dg_siting", "dgevcs", "evs_siting", "ev_scheduling", "staged_planning", "sop_planning"),
         default=None,
         help="run only this section",
     )
@@ -266,6 +311,8 @@ def main(argv: list[str] | None = None) -> None:
         bench_ev_scheduling(args.repeat, args.ev_gens)
     if args.only in (None, "staged_planning"):
         bench_staged_planning(args.repeat)
+    if args.only in (None, "sop_planning"):
+        bench_sop_planning(args.repeat)
 
 
 if __name__ == "__main__":

@@ -418,7 +418,8 @@ def problem_entries() -> Mapping[str, Entry]:
                                ("dgevcs", "problems.dgevcs", "DGEVCSPlanning"),
                                ("evs_siting", "problems.evs_siting", "EVSSiting"),
                                ("ev_scheduling", "problems.ev_scheduling", "EVScheduling"),
-                               ("staged_planning", "problems.staged_planning", "StagedPlanning")):
+                               ("staged_planning", "problems.staged_planning", "StagedPlanning"),
+                               ("sop_planning", "problems.sop_planning", "SOPPlanning")):
         mod = _optional_module(module)
         if mod is not None and hasattr(mod, attr):
             out[name] = _entry_from_callable(name, "problem", "gridplan", getattr(mod, attr))

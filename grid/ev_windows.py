@@ -29,10 +29,11 @@ relaxation of this one.
 
 Repair (:func:`repair`). A backward pass over the steps gives each vehicle's funnel ``[L_k, U_k]``:
 the energies from which ``E_req`` is still reachable at departure at full charging / discharging
-power. The forward pass moves every vehicle by the wished power, clipped to what the step's power
-reaches and then into the funnel. It is vectorised over (candidates, vehicles), with a loop over
-the 24 steps. The repaired schedule is the wished one wherever that is feasible, and feasible
-whenever the vehicle's plug-and-charge schedule is (always, by the definition of ``E_req``).
+power. The forward pass moves every vehicle by the wished power, clipped to the step's power limits,
+and then into the funnel (which the step's power reaches from the last funnel). It is vectorised
+over (candidates, vehicles), with a loop over the 24 steps. The repaired schedule is the wished one
+wherever that is feasible, and feasible whenever the vehicle's plug-and-charge schedule is (always,
+by the definition of ``E_req``).
 
 Example
 -------
@@ -189,8 +190,9 @@ def repair(w: VehicleWindows, want_kw: ArrayLike) -> tuple[NDArray[np.float64], 
     E = np.broadcast_to(w.energy_arrival_kwh, want.shape[:2]).copy()
     for s in range(N_HOURS):  # vectorised over (candidates, vehicles)
         ch, dch = w.p_ch_max_kw[None, :, s], w.p_dis_max_kw[None, :, s]
-        wish = np.clip(want[..., s], -dch, ch)
-        e = np.clip(E + np.where(wish >= 0, eta * wish, wish / eta), E - dch / eta, E + eta * ch)
+        wish = np.clip(want[..., s], -dch, ch)  # the step's power limits
+        e = E + np.where(wish >= 0, eta * wish, wish / eta)
+        # into the funnel: reachable at this step's power from E, since E is in the last one
         e = np.minimum(np.maximum(e, w.funnel_min_kwh[None, :, s]), w.funnel_max_kwh[None, :, s])
         d = e - E
         P[..., s] = np.where(d >= 0, d / eta, d * eta)

@@ -24,6 +24,14 @@ full charge / discharge power; the forward pass clips each hour's energy into th
 the funnel and what the hour's power limits reach. The repaired schedule is the closest to the
 desired one hour by hour; it is feasible whenever any schedule is.
 
+Per-vehicle formulation (``formulation="vehicle"``, fleets of at most ``Config001.vehicle_limit``
+vehicles): one decision per vehicle and connected hour, 001's per-vehicle model (eqs. (13),
+(15)-(17)) with :mod:`grid.ev_windows`' repair, which keeps each battery in ``[SOC_min, SOC_max]``
+and gives each vehicle its departure energy exactly. Each vehicle's stay is one interval of the
+clock day, so the day closes without the aggregate's fixed hour ``t0``. The summed schedule is
+feasible for the aggregate model; the objectives, the constraint and :meth:`EVScheduling.compute`
+are the aggregate formulation's, on the summed EV load.
+
 Objectives (001 eqs. (10)-(12), minimised, in its units):
 
 ========== ======================================================================= =====

@@ -75,8 +75,8 @@ from pymoo.core.problem import Problem
 
 from ._common import ChunkedEvaluation, ProblemConfigError, config_from, objective_list, penalise_failed
 
-__all__ = ["Config001", "EVScheduling", "FORMULATIONS", "FleetTooLargeError", "OBJECTIVES", "REGIONS",
-           "UndeliverableFleetError", "fleet_001"]
+__all__ = ["Config001", "EVScheduling", "FORMULATIONS", "FleetTooLargeError", "NoVehiclesError", "OBJECTIVES",
+           "REGIONS", "UndeliverableFleetError", "fleet_001"]
 
 #: name -> (unit, sense)
 OBJECTIVES: dict[str, tuple[str, str]] = {"f1": ("kW^2", "min"), "f2": ("kW", "min"), "f3": ("pu", "min")}
@@ -95,6 +95,10 @@ FORMULATIONS = ("aggregate", "vehicle")
 
 class UndeliverableFleetError(ProblemConfigError):
     """A fleet whose vehicles cannot get their target energy before they leave."""
+
+
+class NoVehiclesError(ProblemConfigError):
+    """A region without vehicles (``n_vehicles < 1``)."""
 
 
 class FleetTooLargeError(ProblemConfigError):
@@ -151,7 +155,7 @@ def fleet_001(region: str, cfg: Config001 | None = None) -> Any:
         raise ProblemConfigError(f"region must be one of {sorted(REGIONS)}, got {region!r}")
     n = PRESETS[region]["n_vehicles"] if c.n_vehicles is None else int(c.n_vehicles)
     if n < 1:
-        raise ProblemConfigError(f"region {region!r} has no vehicles (n_vehicles = {n})")
+        raise NoVehiclesError(f"region {region!r} has no vehicles (n_vehicles = {n})")
     common = dict(
         battery_kwh=c.battery_kwh, charger_kw=c.charger_kw, efficiency=c.efficiency, soc_min=c.soc_min,
         soc_max=c.soc_max, soc_target=c.soc_target, v2g_share=1.0,
@@ -240,6 +244,10 @@ class EVScheduling(ChunkedEvaluation, Problem):
         cfg = config_from(Config001, config)
         preset = {k: v for k, v in PRESETS[region].items() if getattr(cfg, k) is None}
         self.config = cfg = dataclasses.replace(cfg, **preset)
+        for name in ("transformer_units_max", "vehicle_limit"):
+            value = getattr(cfg, name)
+            if value is not None and not (isinstance(value, int | np.integer) and value >= 1):
+                raise ProblemConfigError(f"config.{name} must be an integer >= 1, got {value!r}")
         self.region = region
         self.objectives = objective_list(objectives, OBJECTIVES)
         self.objective_names = list(self.objectives)

@@ -186,3 +186,17 @@ def test_fleet_above_the_limit_is_refused_naming_the_aggregate_option():
 
     with pytest.raises(ProblemConfigError, match="formulation"):
         EVScheduling(region="residential", formulation="per_vehicle")
+
+
+def test_chunked_evaluation_is_bit_identical(com):
+    """A budget of a few candidates' memory splits the population; the outputs do not change."""
+    small = EVScheduling(region="commercial", config={"n_vehicles": 40}, formulation="vehicle",
+                         memory_budget_gib=3 * com.bytes_per_candidate() / 2**30)
+    assert small.chunk_size() == 3
+    X = np.random.default_rng(4).uniform(com.xl, com.xu, (10, com.n_var))
+    F, G = com.evaluate(X, return_values_of=["F", "G"])
+    F2, G2 = small.evaluate(X, return_values_of=["F", "G"])
+    np.testing.assert_array_equal(F, F2)
+    np.testing.assert_array_equal(G, G2)
+    assert com.bytes_per_candidate() > EVScheduling(region="commercial", config={"n_vehicles": 40}
+                                                    ).bytes_per_candidate()  # the repair's share

@@ -12,7 +12,8 @@ Prints warm figures (numba compilation is paid by a first, untimed call) for
   ``--repeat`` calls), and a measured MOPSO run (swarm 60, ``--evs-gens`` iterations, default 300).
 
 * ``EVScheduling`` (paper 001) on ieee34: per region, a population of 60 (repair and power flow of
-  (60, 24, 34)) and a measured ``mopso_001`` run (60 x ``--ev-gens``, default 300; target 20 s).
+  (60, 24, 34)) and a measured ``mopso_001`` run (60 x ``--ev-gens``, default 300; target 20 s);
+  and ``formulation="vehicle"`` at its 200-vehicle limit against the aggregate of the same fleet.
 
 Targets (one core): a DGEVCSPlanning population of 50 in under 100 ms; a scheme-1 run under 60 s
 (ieee33) and 120 s (pge69); an EVSSiting population of 60 in under 50 ms and its MOPSO 60 x 300 run
@@ -209,6 +210,22 @@ def bench_ev_scheduling(repeat: int, n_gen: int) -> None:
             minimize(prob, mopso_001(), ("n_gen", n_gen), seed=1)
             line += f"; MOPSO-001 60 x {n_gen} in {time.perf_counter() - t0:6.1f} s (target 20 s)"
         print(f"{line}; load average {os.getloadavg()[0]:.2f}")
+    # formulation="vehicle" at its size limit, against the aggregate formulation of the same fleet
+    med = {}
+    for form in ("aggregate", "vehicle"):
+        prob = EVScheduling(region="residential", config={"n_vehicles": 200}, formulation=form)
+        X = np.random.default_rng(0).uniform(prob.xl, prob.xu, (60, prob.n_var))
+        prob.evaluate(X)
+        ts = []
+        for _ in range(max(repeat, 3)):
+            t0 = time.perf_counter()
+            prob.evaluate(X)
+            ts.append(time.perf_counter() - t0)
+        med[form] = (float(np.median(ts)), prob.n_var)
+    (ta, _), (tv, nv) = med["aggregate"], med["vehicle"]
+    print(f"EVScheduling residential, 200 vehicles: population of 60, vehicle ({nv} variables) "
+          f"{1e3 * tv:.2f} ms, aggregate {1e3 * ta:.2f} ms, ratio {tv / ta:.2f}; "
+          f"load average {os.getloadavg()[0]:.2f}")
 
 
 def bench_staged_planning(repeat: int) -> None:

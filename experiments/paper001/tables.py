@@ -3,13 +3,16 @@
 Usage::
 
     python -m experiments.paper001.tables results/paper001_ieee34 [--out FILE] [--figures DIR]
+        [--select {knee,f1,f2,f3}]
 
 The campaign (``ev_ieee34.toml``) optimises each region's EV schedule (problem ``ev_scheduling``)
 in V2G mode (``<region>_v2g``) and with ordered charging only (``<region>_ordered``). For each
 problem label and algorithm the fronts of all replicates are pooled (feasible members, the
 non-dominated set of the union) and one schedule is chosen as the **knee** of the pooled front
 (:func:`optim.select.knee_point`; 001 picks "a set of optimal solutions in the solution set" without
-saying how). The disordered column is plug-and-charge (:func:`grid.ev.uncoordinated_load_kw`), the
+saying how). ``--select f2`` (or ``f1``, ``f3``) reports the pooled front's member with the least of
+that objective instead: ``f2`` is the schedule with the least peak-valley difference, the indicator
+001's text leads with. The disordered column is plug-and-charge (:func:`grid.ev.uncoordinated_load_kw`), the
 problem's ``ev_disordered_kw``. Every row of tables 2-4 comes from
 :meth:`problems.ev_scheduling.EVScheduling.table_rows`.
 
@@ -57,11 +60,20 @@ PUBLISHED: dict[str, dict[str, tuple[float, float]]] = {
 #: 001 sec. 6.2 / 7: peak-valley reductions in V2G mode.
 PUBLISHED_PVD_CHANGE = {"residential": -0.4266, "commercial": -0.5489, "stations": -0.2693}
 PAPER_ALGORITHM = "mopso001"
+#: ``--select`` choices: the knee of the pooled front, or its member with the least objective j.
+SELECTIONS = ("knee", "f1", "f2", "f3")
 ALGO_NAMES = {"mopso001": "MOPSO (001)", "nsga2": "NSGA-II", "moihspso": "MO-I-HSPSO"}
 
 
-def read_fronts(results_dir: Path) -> dict[tuple[str, str], dict[str, Any]]:
-    """Pooled feasible non-dominated fronts of the campaign's ``ev_scheduling`` runs, with the knee."""
+def _sel_label(select: str) -> str:
+    return "knee" if select == "knee" else f"least {select}"
+
+
+def read_fronts(results_dir: Path, select: str = "knee") -> dict[tuple[str, str], dict[str, Any]]:
+    """Pooled feasible non-dominated fronts of the campaign's ``ev_scheduling`` runs, with the knee
+    and the chosen member (``"chosen"``: the knee, or the least of objective ``select``)."""
+    if select not in SELECTIONS:
+        raise ValueError(f"select must be one of {SELECTIONS}, got {select!r}")
     from optim.indicators import nondominated
     from optim.select import knee_point
     from optim.store import finished_runs, read_front
@@ -88,7 +100,10 @@ def read_fronts(results_dir: Path) -> dict[tuple[str, str], dict[str, Any]]:
         keep = nondominated(F)
         X, F = fr[xcols].to_numpy(dtype=float)[keep], F[keep]
         knee, _ = knee_point(F)
-        out[key] = {"problem": prob, "X": X, "F": F, "knee": int(knee), "n_runs": len(members)}
+        j = prob.objectives.index(select) if select != "knee" else -1
+        chosen = int(knee) if j < 0 else int(np.argmin(F[:, j]))
+        out[key] = {"problem": prob, "X": X, "F": F, "knee": int(knee), "chosen": chosen,
+                    "select": select, "n_runs": len(members)}
     return out
 
 
@@ -106,16 +121,16 @@ def _fmt(key: str, v: float) -> str:
 
 def region_rows(fronts: dict[tuple[str, str], dict[str, Any]], region: str,
                 algorithm: str = PAPER_ALGORITHM) -> dict[str, dict[str, float]] | None:
-    """Our rows for one region: ``disordered``, ``v2g`` and ``ordered`` (knee schedules)."""
+    """Our rows for one region: ``disordered``, ``v2g`` and ``ordered`` (the chosen schedules)."""
     v2g = fronts.get((f"{region}_v2g", algorithm))
     if v2g is None:
         return None
     prob = v2g["problem"]
     cols = {"disordered": prob.table_rows(ev_kw=prob.ev_disordered_kw[None])}
-    cols["v2g"] = prob.table_rows(v2g["X"][v2g["knee"]][None])
+    cols["v2g"] = prob.table_rows(v2g["X"][v2g["chosen"]][None])
     ordered = fronts.get((f"{region}_ordered", algorithm))
     if ordered is not None:
-        cols["ordered"] = ordered["problem"].table_rows(ordered["X"][ordered["knee"]][None])
+        cols["ordered"] = ordered["problem"].table_rows(ordered["X"][ordered["chosen"]][None])
     return {c: {k: float(np.asarray(r[k])[0]) for k in ROWS} for c, r in cols.items()}
 
 
@@ -132,10 +147,11 @@ def _change_format(key: str, relative: bool) -> Any:
     return fmt
 
 
-def table_markdown(region: str, rows: dict[str, dict[str, float]]) -> str:
+def table_markdown(region: str, rows: dict[str, dict[str, float]], select: str = "knee") -> str:
     head = ("| indicator | ours disordered | ours V2G | ours ordered | 001 disordered | 001 V2G |"
             " change ours | change 001 |")
-    lines = [f"**Table {TABLE_OF[region]} (001 table {TABLE_OF[region]}, {region})**", "", head,
+    lines = [f"**Table {TABLE_OF[region]} (001 table {TABLE_OF[region]}, {region}; ours: the "
+             f"{_sel_label(select)} schedule of the pooled front)**", "", head,
              "|" + "---|" * 8]
     for key, label in ROWS.items():
         d, v = rows["disordered"][key], rows["v2g"][key]
@@ -174,11 +190,13 @@ def findings(all_rows: dict[str, dict[str, dict[str, float]]]) -> list[tuple[str
 
 
 def algorithm_table(fronts: dict[tuple[str, str], dict[str, Any]], results_dir: Path) -> str:
-    lines = ["| problem | algorithm | runs | front size | min f2 / kW | knee f1 / kW^2 | knee f2 / kW |"
-             " knee f3 / pu | hv mean |", "|" + "---|" * 9]
+    sel = next(iter(fronts.values()))["select"] if fronts else "knee"
+    c = _sel_label(sel)
+    lines = [f"| problem | algorithm | runs | front size | min f2 / kW | {c} f1 / kW^2 | {c} f2 / kW |"
+             f" {c} f3 / pu | hv mean |", "|" + "---|" * 9]
     hv = hv_table(results_dir)
     for (label, algo), fr in sorted(fronts.items()):
-        F, k = fr["F"], fr["knee"]
+        F, k = fr["F"], fr["chosen"]
         h = hv.loc[(label, algo), "mean"] if hv is not None and (label, algo) in hv.index else np.nan
         name = ALGO_NAMES.get(algo, algo)
         lines.append(f"| {label} | {name} | {fr['n_runs']} | {len(F)} | {F[:, 1].min():.1f} |"
@@ -195,22 +213,24 @@ def voltage_summary(fronts: dict[tuple[str, str], dict[str, Any]]) -> str:
             continue
         p = fr["problem"]
         d = p.compute(None, ev_kw=p.ev_disordered_kw[None])
-        v = p.compute(fr["X"][fr["knee"]][None])
+        v = p.compute(fr["X"][fr["chosen"]][None])
         lines.append(f"| {region} | {np.abs(d['vm_pu'] - 1).max():.4f} | {np.abs(v['vm_pu'] - 1).max():.4f} |"
                      f" {v['vm_pu'].min():.4f} | {d['f3'][0]:.3f} | {v['f3'][0]:.3f} |")
     return "\n".join(lines)
 
 
-def report(results_dir: Path, figures: Path | None = None) -> str:
-    fronts = read_fronts(results_dir)
-    parts = ["# Paper 001 on IEEE 34: tables 2-4 beside 001", ""]
+def report(results_dir: Path, figures: Path | None = None, select: str = "knee") -> str:
+    fronts = read_fronts(results_dir, select)
+    parts = ["# Paper 001 on IEEE 34: tables 2-4 beside 001", "",
+             f"Our V2G and ordered columns: the {_sel_label(select)} member of each pooled front"
+             " (`--select`).", ""]
     all_rows = {}
     for region in REGIONS:
         rows = region_rows(fronts, region)
         if rows is None:
             continue
         all_rows[region] = rows
-        parts += [table_markdown(region, rows), ""]
+        parts += [table_markdown(region, rows, select), ""]
     parts += ["**001's findings**", ""]
     for claim, ok, nums in findings(all_rows):
         parts.append(f"- {'holds' if ok else 'does not hold'}: {claim} ({nums})")
@@ -238,10 +258,12 @@ def write_figures(fronts: dict[tuple[str, str], dict[str, Any]], out: Path) -> l
         h = np.arange(24)
         ax.plot(h, p.base_kw, "k:", label="base")
         ax.plot(h, p.base_kw + p.ev_disordered_kw, label="disordered")
-        ax.plot(h, p.compute(fr["X"][fr["knee"]][None])["load_kw"][0], label="V2G (knee)")
+        sel = _sel_label(fr["select"])
+        ax.plot(h, p.compute(fr["X"][fr["chosen"]][None])["load_kw"][0], label=f"V2G ({sel})")
         o = fronts.get((f"{region}_ordered", PAPER_ALGORITHM))
         if o is not None:
-            ax.plot(h, o["problem"].compute(o["X"][o["knee"]][None])["load_kw"][0], label="ordered (knee)")
+            load = o["problem"].compute(o["X"][o["chosen"]][None])["load_kw"][0]
+            ax.plot(h, load, label=f"ordered ({sel})")
         ax.set(xlabel="hour", ylabel="region load / kW", title=f"001 fig. 7: {region}")
         ax.legend()
         paths.append(out / f"load_{region}.png")
@@ -259,11 +281,11 @@ def write_figures(fronts: dict[tuple[str, str], dict[str, Any]], out: Path) -> l
         fig = Figure(figsize=(8, 4))
         ax = fig.add_subplot()
         d = p.compute(None, ev_kw=p.ev_disordered_kw[None])["vm_pu"][0]
-        v = p.compute(fr["X"][fr["knee"]][None])["vm_pu"][0]
+        v = p.compute(fr["X"][fr["chosen"]][None])["vm_pu"][0]
         order = np.argsort(p.net.bus)
         lab = [str(b) for b in p.net.bus[order]]
         ax.plot(lab, d.min(0)[order], "o-", ms=3, label="disordered, min over the day")
-        ax.plot(lab, v.min(0)[order], "s-", ms=3, label="V2G knee, min over the day")
+        ax.plot(lab, v.min(0)[order], "s-", ms=3, label=f"V2G {sel}, min over the day")
         ax.tick_params(axis="x", rotation=90, labelsize=6)
         ax.set(ylabel="U / pu (balanced)", title=f"voltage along IEEE 34, {region}")
         ax.legend()
@@ -277,8 +299,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("results", type=Path)
     ap.add_argument("--out", type=Path)
     ap.add_argument("--figures", type=Path)
+    ap.add_argument("--select", choices=SELECTIONS, default="knee",
+                    help="front member reported: the knee (default) or the least of objective f1/f2/f3")
     a = ap.parse_args(argv)
-    text = report(a.results, a.figures)
+    text = report(a.results, a.figures, a.select)
     if a.out:
         a.out.write_text(text + "\n")
     print(text)

@@ -48,8 +48,8 @@ def test_tables_print_ours_beside_001_and_write_figures(tmp_path):
     figs = tmp_path / "figs"
     assert tables.main([str(out), "--out", str(tmp_path / "t.md"), "--figures", str(figs)]) == 0
     md = (tmp_path / "t.md").read_text()
-    for title in ("**Table 2 (001 table 2, residential)", "**Table 3", "**001's findings", "**Voltage",
-                  "**Algorithm comparison"):
+    for title in ("**Table 2 (001 table 2, residential; ours: the knee schedule", "**Table 3",
+                  "**001's findings", "**Voltage", "**Algorithm comparison"):
         assert title in md
     # the disordered column is the problem's plug-and-charge case, recomputed here
     prob = EVScheduling(region="residential", config={"n_vehicles": 150})
@@ -66,3 +66,10 @@ def test_tables_print_ours_beside_001_and_write_figures(tmp_path):
     assert "54.89" in _cells(md, "**Table 3", tables.ROWS["peak_valley_kw"])[-1]
     assert sorted(p.name for p in figs.glob("*.png")) == sorted(
         f"{k}_{r}.png" for k in ("load", "front", "voltage") for r in ("residential", "commercial"))
+    # --select f2: the V2G column is the pooled front's least peak-valley member
+    assert tables.main([str(out), "--out", str(tmp_path / "f2.md"), "--select", "f2"]) == 0
+    md2 = (tmp_path / "f2.md").read_text()
+    assert "least f2 schedule" in md2
+    assert _cells(md2, "**Table 2", tables.ROWS["peak_valley_kw"])[1] == f"{fr['F'][:, 1].min():.1f}"
+    assert tables.read_fronts(out, "f2")[("residential_v2g", "mopso001")]["chosen"] == int(
+        np.argmin(fr["F"][:, 1]))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from problems._common import ProblemConfigError
-from problems.ev_scheduling import EVScheduling, UndeliverableFleetError
+from problems.ev_scheduling import EVScheduling, NoVehiclesError, UndeliverableFleetError
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +81,32 @@ def test_table_rows_and_eq20(res):
 
 
 def test_named_errors():
-    with pytest.raises(ProblemConfigError, match="no vehicles"):
-        EVScheduling(region="stations", config={"n_vehicles": 0})
-    with pytest.raises(UndeliverableFleetError, match="cannot reach"):
-        EVScheduling(region="commercial", config={"n_vehicles": 50, "charger_kw": 1.0})
+    for n in (0, -3):  # a region without vehicles
+        with pytest.raises(NoVehiclesError, match="no vehicles"):
+            EVScheduling(region="stations", config={"n_vehicles": n})
+    for formulation in ("aggregate", "vehicle"):  # energy that cannot be delivered before departure
+        with pytest.raises(UndeliverableFleetError, match="cannot reach"):
+            EVScheduling(region="commercial", config={"n_vehicles": 50, "charger_kw": 1.0},
+                         formulation=formulation)
     with pytest.raises(ProblemConfigError, match="region"):
         EVScheduling(region="industrial")
+
+
+@pytest.mark.parametrize("cfg, match", [
+    ({"unit_kva": 0.0}, "unit size"), ({"unit_kva": -1000.0}, "unit size"),
+    ({"unit_kva": float("nan")}, "unit size"), ({"margin": 1.5}, "margin"),
+    ({"power_factor": 0.0}, "power_factor"),
+])
+def test_transformer_inputs_out_of_range_are_named(cfg, match):
+    """The transformer unit size <= 0 and rates outside (0, 1] reach the problem as the planning
+    model's named error (simultaneity outside [0, 1] is grid.ev_transformer's, tested there)."""
+    from grid.ev_transformer import TransformerPlanningError
+
+    with pytest.raises(TransformerPlanningError, match=match):
+        EVScheduling(region="commercial", config={"n_vehicles": 30, **cfg})
+
+
+@pytest.mark.parametrize("name", ["transformer_units_max", "vehicle_limit"])
+def test_counts_below_one_are_refused(name):
+    with pytest.raises(ProblemConfigError, match=name):
+        EVScheduling(region="commercial", config={"n_vehicles": 30, name: 0})

@@ -376,7 +376,8 @@ def _linear_nu(hours, n, target, r, pcmax, pdmax, eta, regime):
 @njit(cache=True)
 def _solve_arc(hours, n, target, r, pcmax, pdmax, eta, pc_out, pd_out, reg):
     """Powers over ``hours[:n]`` minimising ``sum (r + p)^2`` with stored-energy change ``target``
-    (clipped to what the powers allow). Writes ``pc_out``/``pd_out`` at those hours.
+    (clipped to what the powers allow). Writes ``pc_out``/``pd_out`` at those hours and returns
+    ``(nu, clipped)``: the energy price of the solution and whether the target was out of reach.
 
     The balance is piecewise linear and nondecreasing in ``nu`` with the breakpoints of each hour
     (charging starts at ``2 r / eta``, is full at ``2 (r + P_ch) / eta``; discharging starts below
@@ -400,6 +401,7 @@ def _solve_arc(hours, n, target, r, pcmax, pdmax, eta, pc_out, pd_out, reg):
     lo -= 1.0
     hi += 1.0
     scale = 1e-12 * (1.0 + abs(f_lo) + abs(f_hi))
+    clipped = target <= f_lo or target >= f_hi
     if target <= f_lo:
         nu = lo
     elif target >= f_hi:
@@ -462,12 +464,13 @@ def _solve_arc(hours, n, target, r, pcmax, pdmax, eta, pc_out, pd_out, reg):
                 else:
                     pc_out[t] = 0.0
                     pd_out[t] = -delta * eta
-            return
+            return 0.5 * (lo + hi), False
     for k in range(n):
         t = hours[k]
         pc, pd, _ = _hour(nu, r[t], pcmax[t], pdmax[t], eta)
         pc_out[t] = pc
         pd_out[t] = pd
+    return nu, clipped
 
 
 @njit(cache=True)
@@ -507,15 +510,114 @@ def _unserved(pcmax, emin, emax, dS, eta, u):
 
 
 @njit(cache=True)
-def _solve_device(r, pcmax, pdmax, emin, emax, dS, eta, pc, pd, s_out):
-    """Exact single-device flattening on the cyclic day (step 2); fills pc, pd, s_out."""
+def _solve_pinned(r, pcmax, pdmax, emin, emax, dS, eta, pc, pd, kind, n_start, stack_a, stack_b, hours, reg):
+    """Solve the arcs between the pins in ``kind`` (+1 upper bound, -1 lower bound, 0 free; at
+    least two, or one for the whole cycle): the arcs on the stack ``stack_a/b[:n_start]``, each
+    split at its worst bound violation, which becomes a pin (step 2 of the module docstring).
+    Returns whether every pin's multiplier has the sign of its bound (the energy price may only
+    rise across an upper-bound pin and fall across a lower-bound one; tested on the finished arcs)
+    and no arc's target was out of reach: then the schedule is optimal (KKT)."""
+    T = r.shape[0]
+    nu_in = np.zeros(T)  # energy price of the finished arc that ends at each pin
+    nu_out = np.zeros(T)  # ... and of the one that starts there
+    ok = True
+    top = n_start
+    while top > 0:
+        top -= 1
+        a = stack_a[top]
+        b = stack_b[top]
+        n = (b - a) % T
+        if n == 0:
+            n = T  # one pin: the arc is the whole cycle, from the pin back to it
+        inflow = 0.0
+        for k in range(n):
+            t = (a + 1 + k) % T
+            hours[k] = t
+            inflow += dS[t]
+        va = emax[a] if kind[a] > 0 else emin[a]
+        vb = emax[b] if kind[b] > 0 else emin[b]
+        nu, clipped = _solve_arc(hours, n, vb - va - inflow, r, pcmax, pdmax, eta, pc, pd, reg)
+        s = va
+        worst = ENERGY_TOL_KWH * 0.1
+        tw = -1
+        kw = 0
+        for k in range(n - 1):
+            t = hours[k]
+            s += dS[t] + eta * pc[t] - pd[t] / eta
+            if s - emax[t] > worst:
+                worst = s - emax[t]
+                tw = t
+                kw = 1
+            if emin[t] - s > worst:
+                worst = emin[t] - s
+                tw = t
+                kw = -1
+        if tw >= 0:
+            kind[tw] = kw
+            stack_a[top] = a
+            stack_b[top] = tw
+            top += 1
+            stack_a[top] = tw
+            stack_b[top] = b
+            top += 1
+        else:
+            nu_out[a] = nu
+            nu_in[b] = nu
+            if clipped:
+                ok = False
+    for t in range(T):
+        if kind[t] != 0 and emax[t] - emin[t] > ENERGY_TOL_KWH:
+            eps = 1e-9 * (1.0 + abs(nu_in[t]) + abs(nu_out[t]))
+            if kind[t] > 0 and nu_in[t] > nu_out[t] + eps:
+                ok = False
+            if kind[t] < 0 and nu_in[t] < nu_out[t] - eps:
+                ok = False
+    return ok
+
+
+@njit(cache=True)
+def _solve_device(r, pcmax, pdmax, emin, emax, dS, eta, pc, pd, s_out, kind):
+    """Exact single-device flattening on the cyclic day (step 2); fills pc, pd, s_out.
+
+    ``kind`` (T,) holds the pins of a previous solve of this device (Gauss-Seidel's last sweep,
+    whose ``r`` differed only by the other devices' moves): where any are given they are tried
+    first, and kept when every arc between them is feasible and every multiplier has its sign
+    (optimal by KKT); otherwise, and where none are given, the cold construction runs. On return
+    ``kind`` holds this solve's pins."""
     T = r.shape[0]
     hours = np.empty(T, dtype=np.int64)
     reg = np.empty(T, dtype=np.int64)
+    stack_a = np.empty(2 * T + 4, dtype=np.int64)
+    stack_b = np.empty(2 * T + 4, dtype=np.int64)
+    first = -1
+    n_pins = 0
     for t in range(T):
-        hours[t] = t
+        if kind[t] != 0:
+            n_pins += 1
+            if first < 0:
+                first = t
+    if n_pins > 0:
+        # warm start: the arcs between consecutive pins, cyclically
+        top = 0
+        prev = first
+        for k in range(1, T + 1):
+            t = (first + k) % T
+            if kind[t] != 0:
+                stack_a[top] = prev
+                stack_b[top] = t
+                top += 1
+                prev = t
+        kept = _solve_pinned(
+            r, pcmax, pdmax, emin, emax, dS, eta, pc, pd, kind, top, stack_a, stack_b, hours, reg
+        )
+        if kept:
+            _energies(first, emin[first] if kind[first] < 0 else emax[first], dS, eta, pc, pd, s_out)
+            return
+        for t in range(T):
+            kind[t] = 0
     total_in = 0.0
     for t in range(T):
+        hours[t] = t
         total_in += dS[t]
     _solve_arc(hours, T, -total_in, r, pcmax, pdmax, eta, pc, pd, reg)
     # trajectory up to a constant: P_t
@@ -541,57 +643,23 @@ def _solve_device(r, pcmax, pdmax, emin, emax, dS, eta, pc, pd, s_out):
             s_out[t] = c + P[t]
         return
     # cut the cycle at t1 (lower bound) and t2 (upper bound); solve arcs with pinned ends
-    pin_val = np.zeros(T)  # energy at the pinned hours (only those are read)
-    pin_val[t1] = emin[t1]
-    pin_val[t2] = emax[t2]
-    stack_a = np.empty(2 * T + 4, dtype=np.int64)
-    stack_b = np.empty(2 * T + 4, dtype=np.int64)
-    top = 0
-    stack_a[top] = t1
-    stack_b[top] = t2
-    top += 1
-    stack_a[top] = t2
-    stack_b[top] = t1
-    top += 1
-    while top > 0:
-        top -= 1
-        a = stack_a[top]
-        b = stack_b[top]
-        n = (b - a) % T
-        inflow = 0.0
-        for k in range(n):
-            t = (a + 1 + k) % T
-            hours[k] = t
-            inflow += dS[t]
-        target = pin_val[b] - pin_val[a] - inflow
-        _solve_arc(hours, n, target, r, pcmax, pdmax, eta, pc, pd, reg)
-        s = pin_val[a]
-        worst = ENERGY_TOL_KWH * 0.1
-        tw = -1
-        vw = 0.0
-        for k in range(n - 1):
-            t = hours[k]
-            s += dS[t] + eta * pc[t] - pd[t] / eta
-            if s - emax[t] > worst:
-                worst = s - emax[t]
-                tw = t
-                vw = emax[t]
-            if emin[t] - s > worst:
-                worst = emin[t] - s
-                tw = t
-                vw = emin[t]
-        if tw >= 0:
-            pin_val[tw] = vw
-            stack_a[top] = a
-            stack_b[top] = tw
-            top += 1
-            stack_a[top] = tw
-            stack_b[top] = b
-            top += 1
-    # energies by the recursion from the first pin, so the balance holds exactly
-    s = pin_val[t1]
+    kind[t1] = -1
+    kind[t2] = 1
+    stack_a[0] = t1
+    stack_b[0] = t2
+    stack_a[1] = t2
+    stack_b[1] = t1
+    _solve_pinned(r, pcmax, pdmax, emin, emax, dS, eta, pc, pd, kind, 2, stack_a, stack_b, hours, reg)
+    _energies(t1, emin[t1], dS, eta, pc, pd, s_out)
+
+
+@njit(cache=True)
+def _energies(t0, s0, dS, eta, pc, pd, s_out):
+    """Energies by the recursion from the pin ``t0`` at ``s0``, so the balance holds exactly."""
+    T = dS.shape[0]
+    s = s0
     for k in range(T):
-        t = (t1 + 1 + k) % T
+        t = (t0 + 1 + k) % T
         s += dS[t] + eta * pc[t] - pd[t] / eta
         s_out[t] = s
 
@@ -604,12 +672,14 @@ def _flatten_kernel(base, pcmax, pdmax, emin, emax, dS, eta, sweeps, tol_kw, pc,
     r = np.empty(T)
     dSu = np.empty(T)
     old = np.empty(T)
+    kind = np.zeros((D, T), dtype=np.int64)  # each device's pins, kept from sweep to sweep
     for b in range(B):
         for j in range(D):
             _unserved(pcmax[b, j], emin[b, j], emax[b, j], dS[b, j], eta[b, j], u[b, j])
             for t in range(T):
                 pc[b, j, t] = 0.0
                 pd[b, j, t] = 0.0
+                kind[j, t] = 0
         for sweep in range(sweeps if D > 1 else 1):
             moved = 0.0
             for j in range(D):
@@ -632,6 +702,7 @@ def _flatten_kernel(base, pcmax, pdmax, emin, emax, dS, eta, sweeps, tol_kw, pc,
                     pc[b, j],
                     pd[b, j],
                     S[b, j],
+                    kind[j],
                 )
                 for t in range(T):
                     moved = max(moved, abs(pc[b, j, t] - pd[b, j, t] - old[t]))

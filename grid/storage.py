@@ -47,8 +47,11 @@ Algorithm (a numba kernel over the flattened batch, no Python loop per candidate
    (departing vehicles take less) and reported as ``unserved_kwh``.
 2. *One device, given the others* (an exact solver). For an energy price ``nu`` each hour's best
    power is closed form (KKT of ``(r_t + p)^2 - nu * delta(p)``, ``delta`` the stored energy);
-   ``nu`` is found where the day's energy balances (bisection, then the exact linear solve on the
-   bracket where no hour changes regime). Where the trajectory leaves the energy bounds, the
+   ``nu`` is found where the day's energy balances: a safeguarded Newton iteration on the
+   piecewise-linear balance, exact once no hour changes regime. (Under reverse flow, ``r < 0``, a
+   lossy device's best response in an hour jumps from discharging to charging as ``nu`` rises;
+   when the balance falls inside such a jump, the jumping hour takes the partial power that
+   closes it, so the energy balance holds exactly.) Where the trajectory leaves the energy bounds, the
    worst violation is pinned to its bound and the two arcs on either side are solved again
    (the taut-string construction); the cyclic day is first cut at the pair of hours that make the
    start energy infeasible.
@@ -67,9 +70,10 @@ device in the same hour, which :func:`flatten` never does (``p_ch * p_dis = 0``)
 a lower bound, not the optimum (``test_qp_relaxation_burns_energy_under_reverse_flow``). Two
 devices can still exchange energy (one charges while the other discharges), and Gauss-Seidel
 then stalls short of the best such exchange: on 004's scenario 4 (two batteries, 600
-candidate-scenario pairs of a random population) 41 pairs end more than 1e-4 above what 200
-sweeps reach, the worst 0.5 % (1.8 % above the QP bound); 004's EV stations (scenario 3) are
-within 1e-4 of 200 sweeps on all 600.
+candidate-scenario pairs of a random population) 45 pairs end more than 1e-4 above what 200
+sweeps reach, the worst 0.38 % (1.7 % above the QP bound); 004's EV stations (scenario 3) are
+within 1e-4 of 200 sweeps on all 600 (the benchmark's population, ``python -m
+benchmarks.problems --only evs_siting``).
 
 Example
 -------
@@ -94,12 +98,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
+from ._flatten_kernels import ENERGY_TOL_KWH, _flatten_kernel
 from .ev import N_HOURS, StationLimits
 
 __all__ = [
+    "ENERGY_TOL_KWH",
     "StorageError",
     "StorageBounds",
     "StorageSchedule",
@@ -109,8 +114,8 @@ __all__ = [
     "flatten_qp",
 ]
 
-#: Absolute tolerance (kWh) on the energy bounds of a returned schedule.
-ENERGY_TOL_KWH = 1e-6
+#: Absolute tolerance (kWh) on the energy bounds of a returned schedule (``ENERGY_TOL_KWH``, from
+#: the kernels module).
 
 
 class StorageError(ValueError):
@@ -309,300 +314,6 @@ class StorageSchedule:
 # --------------------------------------------------------------------------------------------------
 # kernel
 # --------------------------------------------------------------------------------------------------
-
-
-@njit(cache=True)
-def _hour(nu, r, pcmax, pdmax, eta):
-    """Best (p_ch, p_dis, regime) of one hour at energy price ``nu`` (KKT of
-    ``(r + p)^2 - nu * delta(p)``, ``delta = eta p_ch - p_dis / eta``). Regimes: 0 full discharge,
-    1 partial discharge, 2 idle, 3 partial charge, 4 full charge."""
-    c = 0.5 * nu * eta - r
-    d = r - 0.5 * nu / eta
-    if c > 0.0 and d > 0.0:  # nu < 0: both pieces are candidates (non-convex in p); take the better
-        pc = min(c, pcmax)
-        pd = min(d, pdmax)
-        fc = (r + pc) ** 2 - nu * eta * pc
-        fd = (r - pd) ** 2 + nu * pd / eta
-        if r * r <= fc and r * r <= fd:
-            return 0.0, 0.0, 2
-        if fc <= fd:
-            return pc, 0.0, 4 if c >= pcmax else 3
-        return 0.0, pd, 0 if d >= pdmax else 1
-    if c > 0.0:
-        return min(c, pcmax), 0.0, 4 if c >= pcmax else 3
-    if d > 0.0:
-        return 0.0, min(d, pdmax), 0 if d >= pdmax else 1
-    return 0.0, 0.0, 2
-
-
-@njit(cache=True)
-def _balance(nu, hours, n, r, pcmax, pdmax, eta, regime):
-    """Stored-energy change over ``hours[:n]`` at price ``nu``; fills ``regime``."""
-    tot = 0.0
-    for k in range(n):
-        t = hours[k]
-        pc, pd, reg = _hour(nu, r[t], pcmax[t], pdmax[t], eta)
-        regime[k] = reg
-        tot += eta * pc - pd / eta
-    return tot
-
-
-@njit(cache=True)
-def _linear_nu(hours, n, target, r, pcmax, pdmax, eta, regime):
-    """Solve ``balance(nu) = target`` where every hour keeps ``regime`` (the balance is linear
-    there, ``a nu + b``); returns nan when it does not depend on ``nu``."""
-    a = 0.0
-    b = 0.0
-    for k in range(n):
-        t = hours[k]
-        g = regime[k]
-        if g == 3:
-            a += 0.5 * eta * eta
-            b -= eta * r[t]
-        elif g == 4:
-            b += eta * pcmax[t]
-        elif g == 1:
-            a += 0.5 / (eta * eta)
-            b -= r[t] / eta
-        elif g == 0:
-            b -= pdmax[t] / eta
-    return (target - b) / a if a > 0.0 else np.nan
-
-
-@njit(cache=True)
-def _solve_arc(hours, n, target, r, pcmax, pdmax, eta, pc_out, pd_out, reg, s):
-    """Powers over ``hours[:n]`` minimising ``sum (r + p)^2`` with stored-energy change ``target``
-    (clipped to what the powers allow). Writes ``pc_out``/``pd_out`` at those hours.
-
-    The balance is piecewise linear and nondecreasing in ``nu`` with the breakpoints of each hour
-    (charging starts at ``2 r / eta``, is full at ``2 (r + P_ch) / eta``; discharging starts below
-    ``2 eta r``, is full below ``2 eta (r - P_dis)``). A selection search narrows the bracket to
-    two neighbouring breakpoints (each step evaluates the balance at one remaining breakpoint and
-    drops those on the wrong side, in place in ``s``: no sort), where the balance is linear and
-    solved exactly. (Where ``r < 0`` an hour may switch between charging and discharging inside a
-    segment; bisection on the segment handles that.)"""
-    m = 0
-    lo = 1e300
-    hi = -1e300
-    for k in range(n):
-        t = hours[k]
-        s[m] = 2.0 * r[t] / eta
-        s[m + 1] = 2.0 * (r[t] + pcmax[t]) / eta
-        s[m + 2] = 2.0 * eta * r[t]
-        s[m + 3] = 2.0 * eta * (r[t] - pdmax[t])
-        for q in range(4):
-            lo = min(lo, s[m + q])
-            hi = max(hi, s[m + q])
-        m += 4
-    lo -= 1.0
-    hi += 1.0
-    if target <= _balance(lo, hours, n, r, pcmax, pdmax, eta, reg):
-        nu = lo
-    elif target >= _balance(hi, hours, n, r, pcmax, pdmax, eta, reg):
-        nu = hi
-    else:
-        a = lo  # balance(a) < target <= balance(b)
-        b = hi
-        while m > 0:
-            pivot = s[m // 2]
-            below = _balance(pivot, hours, n, r, pcmax, pdmax, eta, reg) < target
-            if below:
-                a = pivot
-            else:
-                b = pivot
-            k = 0
-            for i in range(m):
-                if s[i] > a and s[i] < b:
-                    s[k] = s[i]
-                    k += 1
-            m = k
-        _balance(0.5 * (a + b), hours, n, r, pcmax, pdmax, eta, reg)
-        nu = _linear_nu(hours, n, target, r, pcmax, pdmax, eta, reg)
-        if not (nu >= a and nu <= b):  # nan, or a switch inside the segment: bisect it
-            for _ in range(100):
-                c = 0.5 * (a + b)
-                if _balance(c, hours, n, r, pcmax, pdmax, eta, reg) < target:
-                    a = c
-                else:
-                    b = c
-                if b - a <= 1e-12 * max(1.0, abs(b)):
-                    break
-            nu = 0.5 * (a + b)
-    for k in range(n):
-        t = hours[k]
-        pc, pd, _ = _hour(nu, r[t], pcmax[t], pdmax[t], eta)
-        pc_out[t] = pc
-        pd_out[t] = pd
-
-
-@njit(cache=True)
-def _greedy_cycle(s, pcmax, emin, emax, dS, eta, u):
-    """One day of the greedy full-charge policy from ``S_{-1} = s``; fills ``u`` with the deficits
-    lifted to the lower bound and returns ``S_23``."""
-    for t in range(pcmax.shape[0]):
-        u[t] = 0.0
-        s = min(emax[t], s + dS[t] + eta * pcmax[t])
-        if s < emin[t]:
-            u[t] = emin[t] - s
-            s = emin[t]
-    return s
-
-
-@njit(cache=True)
-def _unserved(pcmax, emin, emax, dS, eta, u):
-    """Least unserved energy of a cyclic device (step 1 of the module docstring): the deficits of
-    the greedy full-charge trajectory at its highest cyclic fixed point. The end-of-day map
-    ``G(s)`` of that policy is nondecreasing with slope 0 or 1, so ``G(s) - s`` is nonincreasing and
-    the largest fixed point is found by bisection. Fills ``u`` (24,)."""
-    T = pcmax.shape[0]
-    lo = emin[T - 1]
-    hi = emax[T - 1]
-    if _greedy_cycle(hi, pcmax, emin, emax, dS, eta, u) >= hi:
-        _greedy_cycle(hi, pcmax, emin, emax, dS, eta, u)
-        return
-    for _ in range(100):
-        mid = 0.5 * (lo + hi)
-        if _greedy_cycle(mid, pcmax, emin, emax, dS, eta, u) >= mid:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo <= 1e-12 * max(1.0, abs(hi)):
-            break
-    _greedy_cycle(lo, pcmax, emin, emax, dS, eta, u)
-
-
-@njit(cache=True)
-def _solve_device(r, pcmax, pdmax, emin, emax, dS, eta, pc, pd, s_out):
-    """Exact single-device flattening on the cyclic day (step 2); fills pc, pd, s_out."""
-    T = r.shape[0]
-    hours = np.empty(T, dtype=np.int64)
-    reg = np.empty(T, dtype=np.int64)
-    work = np.empty(4 * T)
-    for t in range(T):
-        hours[t] = t
-    total_in = 0.0
-    for t in range(T):
-        total_in += dS[t]
-    _solve_arc(hours, T, -total_in, r, pcmax, pdmax, eta, pc, pd, reg, work)
-    # trajectory up to a constant: P_t
-    P = np.empty(T)
-    acc = 0.0
-    for t in range(T):
-        acc += dS[t] + eta * pc[t] - pd[t] / eta
-        P[t] = acc
-    c_lo = -1e300
-    c_hi = 1e300
-    t1 = 0
-    t2 = 0
-    for t in range(T):
-        if emin[t] - P[t] > c_lo:
-            c_lo = emin[t] - P[t]
-            t1 = t
-        if emax[t] - P[t] < c_hi:
-            c_hi = emax[t] - P[t]
-            t2 = t
-    if c_lo <= c_hi + ENERGY_TOL_KWH * 0.1 or t1 == t2:
-        c = 0.5 * (c_lo + c_hi) if c_lo <= c_hi else c_lo
-        for t in range(T):
-            s_out[t] = c + P[t]
-        return
-    # cut the cycle at t1 (lower bound) and t2 (upper bound); solve arcs with pinned ends
-    pin_val = np.zeros(T)  # energy at the pinned hours (only those are read)
-    pin_val[t1] = emin[t1]
-    pin_val[t2] = emax[t2]
-    stack_a = np.empty(2 * T + 4, dtype=np.int64)
-    stack_b = np.empty(2 * T + 4, dtype=np.int64)
-    top = 0
-    stack_a[top] = t1
-    stack_b[top] = t2
-    top += 1
-    stack_a[top] = t2
-    stack_b[top] = t1
-    top += 1
-    while top > 0:
-        top -= 1
-        a = stack_a[top]
-        b = stack_b[top]
-        n = (b - a) % T
-        inflow = 0.0
-        for k in range(n):
-            t = (a + 1 + k) % T
-            hours[k] = t
-            inflow += dS[t]
-        target = pin_val[b] - pin_val[a] - inflow
-        _solve_arc(hours, n, target, r, pcmax, pdmax, eta, pc, pd, reg, work)
-        s = pin_val[a]
-        worst = ENERGY_TOL_KWH * 0.1
-        tw = -1
-        vw = 0.0
-        for k in range(n - 1):
-            t = hours[k]
-            s += dS[t] + eta * pc[t] - pd[t] / eta
-            if s - emax[t] > worst:
-                worst = s - emax[t]
-                tw = t
-                vw = emax[t]
-            if emin[t] - s > worst:
-                worst = emin[t] - s
-                tw = t
-                vw = emin[t]
-        if tw >= 0:
-            pin_val[tw] = vw
-            stack_a[top] = a
-            stack_b[top] = tw
-            top += 1
-            stack_a[top] = tw
-            stack_b[top] = b
-            top += 1
-    # energies by the recursion from the first pin, so the balance holds exactly
-    s = pin_val[t1]
-    for k in range(T):
-        t = (t1 + 1 + k) % T
-        s += dS[t] + eta * pc[t] - pd[t] / eta
-        s_out[t] = s
-
-
-@njit(cache=True)
-def _flatten_kernel(base, pcmax, pdmax, emin, emax, dS, eta, sweeps, tol_kw, pc, pd, S, u):
-    """base (B, 24); device arrays (B, D, 24), eta (B, D); outputs (B, D, 24). Gauss-Seidel stops
-    early once no device's power moves by more than ``tol_kw`` in a sweep."""
-    B, D, T = pcmax.shape
-    r = np.empty(T)
-    dSu = np.empty(T)
-    old = np.empty(T)
-    for b in range(B):
-        for j in range(D):
-            _unserved(pcmax[b, j], emin[b, j], emax[b, j], dS[b, j], eta[b, j], u[b, j])
-            for t in range(T):
-                pc[b, j, t] = 0.0
-                pd[b, j, t] = 0.0
-        for sweep in range(sweeps if D > 1 else 1):
-            moved = 0.0
-            for j in range(D):
-                for t in range(T):
-                    acc = base[b, t]
-                    for k in range(D):
-                        if k != j:
-                            acc += pc[b, k, t] - pd[b, k, t]
-                    r[t] = acc
-                    dSu[t] = dS[b, j, t] + u[b, j, t]
-                    old[t] = pc[b, j, t] - pd[b, j, t]
-                _solve_device(
-                    r,
-                    pcmax[b, j],
-                    pdmax[b, j],
-                    emin[b, j],
-                    emax[b, j],
-                    dSu,
-                    eta[b, j],
-                    pc[b, j],
-                    pd[b, j],
-                    S[b, j],
-                )
-                for t in range(T):
-                    moved = max(moved, abs(pc[b, j, t] - pd[b, j, t] - old[t]))
-            if sweep > 0 and moved <= tol_kw:
-                break
 
 
 def flatten(

@@ -57,12 +57,14 @@ def test_power_balance_at_the_slack_includes_the_evs(prob, plans) -> None:
     for k in range(len(plans)):  # build the injections the slow way, device by device
         for j in range(idx.shape[1]):
             p_kw[k, :, :, idx[k, j]] += sched.p_net_kw[k, :, j, :]
-    res = solve(prob.net, p_kw, np.broadcast_to(prob._q_load[None], p_kw.shape))
-    # within the power flow's tolerance (1e-8 pu on 12.66 kV: about 1e-5 kW here)
+    res = solve(prob.net, p_kw, np.broadcast_to(prob._q_load[None], p_kw.shape), tol=1e-10)
+    # within the power flow's tolerance (1e-10 pu on 12.66 kV: about 1e-7 kW here)
     np.testing.assert_allclose(res.slack_p_kw, load[None] + dev + res.loss_kw, rtol=0, atol=1e-3)
+    # the problem solves to its own tolerance (1e-6 pu, from a warm start): measured 7e-8 relative
+    # on the loss and 4e-8 pu on |V|
     loss = (res.loss_kw.sum(-1) / 1000.0) @ prob.scenarios.weight
-    np.testing.assert_allclose(c["loss"], loss, rtol=1e-10)
-    np.testing.assert_allclose(c["vm_pu"], res.vm_pu, atol=1e-12)
+    np.testing.assert_allclose(c["loss"], loss, rtol=1e-6)
+    np.testing.assert_allclose(c["vm_pu"], res.vm_pu, atol=prob.tol)
 
 
 def test_the_evs_serve_their_vehicles_unless_too_small(prob, plans) -> None:

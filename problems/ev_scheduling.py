@@ -22,7 +22,10 @@ to the plug-and-charge trajectory's (feasible by construction), so the day close
 backward pass gives funnels ``[L_t, U_t]`` of energies from which ``S_t0`` is still reachable at
 full charge / discharge power; the forward pass clips each hour's energy into the intersection of
 the funnel and what the hour's power limits reach. The repaired schedule is the closest to the
-desired one hour by hour; it is feasible whenever any schedule is.
+desired one hour by hour; it is feasible whenever any schedule with that ``S_t0`` is (always:
+the plug-and-charge one is). Fixing ``S_t0`` restricts the search to the schedules through it, so
+this formulation's optimum can lie above the cyclic aggregate model's (and even above the
+per-vehicle formulation's, which has no fixed hour: see ``experiments/paper001/README.md``).
 
 Per-vehicle formulation (``formulation="vehicle"``, fleets of at most ``Config001.vehicle_limit``
 vehicles): one decision per vehicle and connected hour, 001's per-vehicle model (eqs. (13),

@@ -29,7 +29,7 @@ from typing import Any
 
 from algorithms._common import AlgorithmConfigError, RoundingRepair
 from algorithms.ga import ga, nsga2
-from algorithms.mopso import MOIHSPSO, MOPSO, CrowdingArchive
+from algorithms.mopso import MOIHSPSO, MOPSO, CrowdingArchive, mopso_001
 from algorithms.pso import IHSPSO, PSO
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "IHSPSO",
     "MOPSO",
     "MOIHSPSO",
+    "mopso_001",
     "CrowdingArchive",
     "ga",
     "nsga2",
@@ -51,6 +52,7 @@ ALGORITHMS: dict[str, Callable[..., Any]] = {
     "ihspso": IHSPSO,
     "mopso": MOPSO,
     "moihspso": MOIHSPSO,
+    "mopso001": mopso_001,
     "ga": ga,
     "nsga2": nsga2,
 }

@@ -12,7 +12,9 @@ One implementation, :class:`MOPSO`, with the following parts, all vectorised ove
 * the velocity rule :func:`algorithms.operators.pso_equation` with linearly decreasing inertia
   (001 eq. (27)), coefficients drawn per particle and generation from ``[c_min, c_max]``, SMPSO's
   constriction factor (switch ``constriction``) and a velocity clamp of ``max_velocity_rate`` of the
-  range; a particle leaving the box is put on the boundary and its velocity component reversed;
+  range; a particle leaving the box is put on the boundary and its velocity component reversed
+  (``boundary="reflect"``, the default) or kept (``boundary="clip"``, 001 sec. 5.3: position and
+  velocity replaced by their bounds, the velocity's bound being the clamp);
 * polynomial mutation (turbulence) on every ``round(1 / mutation_share)``-th particle;
 * personal bests updated by constrained dominance (the new position replaces the personal best if it
   dominates it, is kept out if dominated, and replaces it with probability 1/2 if neither dominates).
@@ -66,7 +68,11 @@ from algorithms.operators import (
 )
 from algorithms.pso import _check_positive, _check_unit, _progress
 
-__all__ = ["CrowdingArchive", "MOPSO", "MOIHSPSO"]
+__all__ = ["CrowdingArchive", "MOPSO", "MOIHSPSO", "mopso_001", "BOUNDARY_VELOCITY_FACTOR"]
+
+#: Boundary handling of :class:`MOPSO`: the factor on the velocity component that carried a particle
+#: out of the box (see :func:`algorithms._common.clip_to_bounds`).
+BOUNDARY_VELOCITY_FACTOR = {"reflect": -1.0, "clip": 1.0}
 
 
 class CrowdingArchive:
@@ -175,6 +181,12 @@ class MOPSO(Algorithm):
     mutation_share : float
         Share of the swarm mutated each generation (every ``round(1/share)``-th particle; SMPSO: 1/6).
         0 switches the mutation off.
+    boundary : str
+        ``"reflect"`` (default, SMPSO): a particle leaving the box is put on the boundary and the
+        velocity component that carried it out is reversed. ``"clip"`` (001 sec. 5.3: "the boundary
+        value is used instead of the out-of-bounds value" for position and velocity): the position is
+        put on the boundary and the velocity, already clamped to ``max_velocity_rate`` of the range,
+        is kept.
     mutation_eta : float
         Distribution index of the polynomial mutation.
     mutation_prob : float
@@ -205,6 +217,7 @@ class MOPSO(Algorithm):
         mutation_share: float = 1.0 / 6.0,
         mutation_eta: float = 20.0,
         mutation_prob: float = -1.0,
+        boundary: str = "reflect",
         chaotic_init: bool = False,
         cosine_inertia: bool = False,
         time_varying_c: bool = False,
@@ -266,6 +279,9 @@ class MOPSO(Algorithm):
                 f"constriction must be 'smpso', 'clerc' or 'none', got {constriction!r}"
             )
         self.constriction = str(constriction)
+        if boundary not in BOUNDARY_VELOCITY_FACTOR:
+            raise AlgorithmConfigError(f"boundary must be 'reflect' or 'clip', got {boundary!r}")
+        self.boundary = str(boundary)
         self.r_per_particle = bool(r_per_particle)
         self.max_velocity_rate = float(max_velocity_rate)
         self.mutation_share, self.mutation_eta = float(mutation_share), float(mutation_eta)
@@ -359,7 +375,7 @@ class MOPSO(Algorithm):
             chi=chi,
             r_per_particle=self.r_per_particle,
         )
-        X, V = clip_to_bounds(X, V, self._xl, self._xu, -1.0)
+        X, V = clip_to_bounds(X, V, self._xl, self._xu, BOUNDARY_VELOCITY_FACTOR[self.boundary])
         if self._mutate_rows.size:
             X[self._mutate_rows] = polynomial_mutation(
                 X[self._mutate_rows], self._xl, self._xu, self._pm_prob, self.mutation_eta, rng
@@ -455,3 +471,43 @@ class MOIHSPSO(MOPSO):
             harmony_search=harmony_search,
             **kwargs,
         )
+
+
+def mopso_001(
+    pop_size: int = 60,
+    *,
+    w_start: float = 0.85,
+    w_end: float = 0.4,
+    c: float = 1.25,
+    max_velocity_rate: float = 0.5,
+    archive_size: int = 100,
+    **kwargs: Any,
+) -> MOPSO:
+    """MOPSO as paper 001 runs it (sec. 5.3 and 6.2): a named preset of :class:`MOPSO`.
+
+    001: 60 particles, 300 iterations (set ``n_gen = 300`` in the termination), initial inertia
+    0.85 falling linearly (eq. (27)), c1 = c2 = 1.25 (a constant: ``c_min = c_max = c``), r1, r2
+    uniform per variable (eq. (25)), no constriction and no mutation, out-of-range positions and
+    velocities replaced by their bounds (``boundary="clip"``). Unstated by 001, named here: the final
+    inertia ``w_end = 0.4`` (the usual value of linearly decreasing inertia), the velocity bound
+    ``max_velocity_rate = 0.5`` of each variable's range (SMPSO's) and the archive size 100.
+    ``kwargs`` override any other :class:`MOPSO` parameter.
+
+    >>> a = mopso_001()
+    >>> (a.pop_size, a.w_start, a.c_min, a.c_max, a.constriction, a.boundary, a.mutation_share)
+    (60, 0.85, 1.25, 1.25, 'none', 'clip', 0.0)
+    """
+    kwargs.setdefault("constriction", "none")
+    kwargs.setdefault("boundary", "clip")
+    kwargs.setdefault("mutation_share", 0.0)
+    kwargs.setdefault("r_per_particle", False)
+    return MOPSO(
+        pop_size,
+        w_start=w_start,
+        w_end=w_end,
+        c_min=c,
+        c_max=c,
+        max_velocity_rate=max_velocity_rate,
+        archive_size=archive_size,
+        **kwargs,
+    )

@@ -11,12 +11,21 @@ Prints warm figures (numba compilation is paid by a first, untimed call) for
   split into the dispatcher (:func:`grid.storage.flatten`) and the power flow (median of
   ``--repeat`` calls), and a measured MOPSO run (swarm 60, ``--evs-gens`` iterations, default 300).
 
+* ``EVScheduling`` (paper 001) on ieee34: per region, a population of 60 (repair and power flow of
+  (60, 24, 34)) and a measured ``mopso_001`` run (60 x ``--ev-gens``, default 300; target 20 s).
+
 Targets (one core): a DGEVCSPlanning population of 50 in under 100 ms; a scheme-1 run under 60 s
 (ieee33) and 120 s (pge69); an EVSSiting population of 60 in under 50 ms and its MOPSO 60 x 300 run
-under 30 s; a SOPPlanning (paper 002) population of 50 with the SOP dispatch for 24 h under
+under 30 s (also timed with lighter dispatcher and power-flow settings, with how far the
+objectives move); a SOPPlanning (paper 002) population of 50 with the SOP dispatch for 24 h under
 200 ms. Set ``NUMBA_NUM_THREADS=1`` to measure on one core (the EVSSiting section also calls
 ``numba.set_num_threads(1)``). ``--only NAME`` runs one section (``dg_siting``, ``dgevcs``,
-``evs_siting``, ``sop_planning``).
+``evs_siting``, ``ev_scheduling``, ``staged_planning``, ``sop_planning``).
+
+* ``StagedPlanning`` (paper 000) on ieee33 and ieee123: a population of 100 over 3 stages x 24
+  scenarios x 24 h (172 800 power flows per population), median of ``--repeat`` calls, split into
+  the lower level before the power flow and the whole evaluation. 000's GA runs 200 generations, so
+  200 times this figure estimates one run (issue 15's targets: 5 min on ieee33, 10 min on ieee123).
 
 * ``SOPPlanning`` (paper 002) on ieee33: a population of 50 over the 24 hours, plans 2 and 4, split
   into the SOP dispatcher (:func:`grid.sop.dispatch`) and the two sweeps (median of ``--repeat``).
@@ -149,6 +158,17 @@ def bench_evs_siting(repeat: int, n_gen: int) -> None:
         f"the rest {1e3 * (t_eval - t_disp - t_pf):6.2f} ms; target 50 ms); "
         f"numba threads {numba.get_num_threads()}, load average {load:.2f}"
     )
+    # lighter settings: two Gauss-Seidel sweeps and a 1e-6 pu power-flow tolerance, and how far
+    # their objectives move from the defaults' on the same population
+    light = EVSSiting(tol=1e-6, config={"sweeps": 2})
+    t_light = _median(lambda: light.evaluate(X), repeat)
+    f0, f1 = prob.evaluate(X, return_values_of=["F"]), light.evaluate(X, return_values_of=["F"])
+    moved = (np.abs(f1 - f0) / np.maximum(np.abs(f0), 1e-12)).max(axis=0)
+    print(
+        f"EVSSiting ieee33, sweeps=2 and tol=1e-6: population of 60 in {1e3 * t_light:7.2f} ms "
+        f"({t_light / t_eval:.2f} x the defaults); largest relative change of "
+        + ", ".join(f"{n} {m:.1e}" for n, m in zip(prob.objective_names, moved, strict=True))
+    )
     if n_gen > 0:
         from pymoo.optimize import minimize
 
@@ -159,6 +179,62 @@ def bench_evs_siting(repeat: int, n_gen: int) -> None:
         print(
             f"EVSSiting ieee33: MOPSO swarm 60 x {n_gen} iterations in {time.perf_counter() - t0:6.1f} s "
             f"(compile excluded; target 30 s), load average {os.getloadavg()[0]:.2f}"
+        )
+
+
+def bench_ev_scheduling(repeat: int, n_gen: int) -> None:
+    """EVScheduling: per region, a population of 60 (median of ``repeat`` calls) and a MOPSO-001 run
+    of 60 x ``n_gen`` on one core (fleet sampling and compile excluded; target 20 s per region)."""
+    import os
+
+    import numba
+    from pymoo.optimize import minimize
+
+    from algorithms import mopso_001
+    from problems.ev_scheduling import REGIONS, EVScheduling
+
+    numba.set_num_threads(1)
+    for region in REGIONS:
+        prob = EVScheduling(region=region)
+        X = np.random.default_rng(0).uniform(prob.xl, prob.xu, (60, prob.n_var))
+        prob.evaluate(X)
+        ts = []
+        for _ in range(max(repeat, 3)):
+            t0 = time.perf_counter()
+            prob.evaluate(X)
+            ts.append(time.perf_counter() - t0)
+        line = f"EVScheduling ieee34 {region:11s}: population of 60 in {1e3 * float(np.median(ts)):7.2f} ms"
+        if n_gen > 0:
+            t0 = time.perf_counter()
+            minimize(prob, mopso_001(), ("n_gen", n_gen), seed=1)
+            line += f"; MOPSO-001 60 x {n_gen} in {time.perf_counter() - t0:6.1f} s (target 20 s)"
+        print(f"{line}; load average {os.getloadavg()[0]:.2f}")
+
+
+def bench_staged_planning(repeat: int) -> None:
+    import os
+
+    from problems.staged_planning import StagedPlanning
+
+    for case in ("ieee33", "ieee123"):
+        prob = StagedPlanning("D", config={"case": case})
+        X = np.random.default_rng(0).uniform(prob.xl, prob.xu, (100, prob.n_var))
+        plans = prob.plans(X)
+        prob.evaluate(X)  # compile / warm caches
+        t_low, t_all = [], []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            prob.operate(plans)
+            t1 = time.perf_counter()
+            prob.evaluate(X)
+            t2 = time.perf_counter()
+            t_low.append(t1 - t0)
+            t_all.append(t2 - t1)
+        med = float(np.median(t_all))
+        print(
+            f"StagedPlanning {case}, scheme D: population of 100 in {med:6.2f} s (lower level before "
+            f"the power flow {float(np.median(t_low)):5.2f} s); 200 generations ~ "
+            f"{200 * med / 60:5.1f} min; load average {os.getloadavg()[0]:.2f}"
         )
 
 
@@ -211,8 +287,11 @@ def main(argv: list[str] | None = None) -> None:
         "--evs-gens", type=int, default=300, help="iterations of the timed EVSSiting MOPSO run (0 skips it)"
     )
     parser.add_argument(
+        "--ev-gens", type=int, default=300, help="iterations of the timed EVScheduling runs (0 skips them)"
+    )
+    parser.add_argument(
         "--only",
-        choices=("dg_siting", "dgevcs", "evs_siting", "sop_planning"),
+        choices=("dg_siting", "dgevcs", "evs_siting", "ev_scheduling", "staged_planning", "sop_planning"),
         default=None,
         help="run only this section",
     )
@@ -228,6 +307,10 @@ def main(argv: list[str] | None = None) -> None:
             bench_scheme1_run(args.run_gens)
     if args.only in (None, "evs_siting"):
         bench_evs_siting(args.repeat, args.evs_gens)
+    if args.only in (None, "ev_scheduling"):
+        bench_ev_scheduling(args.repeat, args.ev_gens)
+    if args.only in (None, "staged_planning"):
+        bench_staged_planning(args.repeat)
     if args.only in (None, "sop_planning"):
         bench_sop_planning(args.repeat)
 

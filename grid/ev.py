@@ -52,6 +52,7 @@ __all__ = [
     "fleet_003",
     "fleet_002",
     "fleet_004",
+    "fleet_000",
     "sample_fleet",
     "slot_overlap",
     "uncoordinated_load_kw",
@@ -371,6 +372,29 @@ def fleet_004() -> FleetSpec:
 # --------------------------------------------------------------------------------------------------
 # vehicles
 # --------------------------------------------------------------------------------------------------
+
+
+def fleet_000(counts: tuple[int, ...] = (500, 500, 500)) -> FleetSpec:
+    """000's residential fleet (000 section 4.1: 1500 EVs at IEEE 33 nodes 5, 22 and 29), one
+    station per EV node with ``counts`` vehicles each.
+
+    000 gives no vehicle data; assumed (the reading notes' calibration, section 1.2): private car
+    32 kWh, 7 kW, efficiency 0.9, SOC [0.2, 0.95], target 0.9, arrival N(18.5, 2^2) h, departure
+    N(7.5, 1^2) h, arrival SOC U(0.6, 0.8), all willing to do V2G (the plan's V2G share decides how
+    many have a V2G charger). Plug-and-charge, 1500 of them peak near 2 MW at 19-20 h, the
+    difference between 000's 7.2 MW stage-III evening peak and the base load.
+    """
+    if len(counts) < 1 or any(int(c) != c or c < 0 for c in counts):
+        raise FleetError(f"fleet_000: counts must be non-negative integers, got {counts}")
+    car = VehicleType(
+        "private", 32.0, 7.0, 0.9, 0.2, 0.95, 0.9, normal(18.5, 2.0), normal(7.5, 1.0), uniform(0.6, 0.8), 1.0
+    )
+    return FleetSpec(
+        name="000",
+        source="000 section 4.1 (count, nodes); vehicle data assumed (see fleet_000)",
+        types=(car,),
+        counts=tuple((int(c),) for c in counts),
+    )
 
 
 def _f64(x: ArrayLike) -> NDArray[np.float64]:

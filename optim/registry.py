@@ -417,6 +417,8 @@ def problem_entries() -> Mapping[str, Entry]:
     for name, module, attr in (("dg_siting", "problems.dg_siting", "DGSiting"),
                                ("dgevcs", "problems.dgevcs", "DGEVCSPlanning"),
                                ("evs_siting", "problems.evs_siting", "EVSSiting"),
+                               ("ev_scheduling", "problems.ev_scheduling", "EVScheduling"),
+                               ("staged_planning", "problems.staged_planning", "StagedPlanning"),
                                ("sop_planning", "problems.sop_planning", "SOPPlanning")):
         mod = _optional_module(module)
         if mod is not None and hasattr(mod, attr):

@@ -85,7 +85,6 @@ from ._common import (
     ChunkedEvaluation,
     ProblemConfigError,
     as_float_vector,
-    bus_matrix,
     config_from,
     memory_budget,
     objective_list,
@@ -365,12 +364,14 @@ class EVSSiting(ChunkedEvaluation, Problem):
     def cases_per_candidate(self) -> int:
         return int(self.scenarios.n_scenarios * 24)
 
-    def _objectives(self, res: Any, n: int) -> dict[str, NDArray[np.float64]]:
-        vm = res.vm_pu  # (n, S, 24, bus)
+    def _objectives(
+        self, vm: NDArray[np.float64], loss_kw: NDArray[np.float64]
+    ) -> dict[str, NDArray[np.float64]]:
+        """f1 and f2 from |V| ``(n, S, 24, n_bus)`` and the losses ``(n, S, 24)`` (kW)."""
         ref = vm.mean(axis=2, keepdims=True) if self.config.voltage_reference == "mean" else 1.0
         vfluct = np.abs(vm - ref).sum(axis=(2, 3))  # eq. (1) per scenario
-        loss = res.loss_kw.sum(axis=2) / 1000.0  # eq. (2), MWh/day (1 h steps)
-        return {"vfluct": _expect(vfluct, self._prob), "loss": _expect(loss, self._prob), "vm": vm}
+        loss = loss_kw.sum(axis=2) / 1000.0  # eq. (2), MWh/day (1 h steps)
+        return {"vfluct": _expect(vfluct, self._prob), "loss": _expect(loss, self._prob)}
 
     def compute(self, X: NDArray[np.float64], scenario: int | None = None) -> dict[str, NDArray[np.float64]]:
         """Every reported quantity of a population (arrays ``(n,)`` unless noted).
@@ -393,17 +394,16 @@ class EVSSiting(ChunkedEvaluation, Problem):
         sched = storage.flatten(self.net_load_kw, self.devices(p, sc), sweeps=self.config.sweeps)
         p_dev = sched.p_net_kw  # (n, S, n_evs, 24)
         idx = self.cand_idx[site]  # (n, n_evs)
-        # devices onto buses: one-hot (n, n_evs, n_bus); two devices at one bus add up (merge)
-        onehot = bus_matrix(
-            (idx + self.net.n_bus * np.arange(idx.shape[1])).reshape(n, -1),
-            np.ones(idx.shape),
-            self.net.n_bus * idx.shape[1],
-        ).reshape(n, idx.shape[1], self.net.n_bus)
-        at_bus = np.einsum("nsdt,ndb->nstb", p_dev, onehot)
-        p_kw = self._p_load[None] - self._p_gen[None] + at_bus
+        # devices onto buses, a loop over the (two) devices, not over candidates: within one device
+        # every (candidate, scenario, hour) is written once; two devices at one bus add up (merge)
+        p_kw = np.broadcast_to(self._p_load - self._p_gen, (n, *self._p_load.shape)).copy()
+        rows = np.arange(n)
+        for d in range(idx.shape[1]):
+            p_kw[rows, :, :, idx[:, d]] += p_dev[:, :, d, :]
         q_kvar = np.broadcast_to(self._q_load[None], p_kw.shape)
         res = solve(self.net, p_kw, q_kvar, tol=self.tol)  # the one power-flow call: (n, S, 24, n_bus)
-        obj = self._objectives(res, n)
+        vm = res.vm_pu  # |V| once: the property recomputes it on every access
+        obj = self._objectives(vm, res.loss_kw)
         conv = res.converged.reshape(n, -1)
         w = self._prob
         return {
@@ -412,12 +412,12 @@ class EVSSiting(ChunkedEvaluation, Problem):
             "storage": _expect(sched.p_ch_kw.sum(axis=(2, 3)) / 1000.0, w),  # eq. (3) reading, MWh/day
             "unserved_kwh": _expect(sched.unserved_kwh.sum(axis=(2, 3)), w),
             "discharged_mwh": _expect(sched.p_dis_kw.sum(axis=(2, 3)) / 1000.0, w),
-            "vmin_pu": res.vm_pu.reshape(n, -1).min(axis=1),
-            "vmax_pu": res.vm_pu.reshape(n, -1).max(axis=1),
+            "vmin_pu": vm.reshape(n, -1).min(axis=1),
+            "vmax_pu": vm.reshape(n, -1).max(axis=1),
             "pf_failed": 1.0 - conv.mean(axis=1),
             "site": site,
             "schedule": sched,
-            "vm_pu": res.vm_pu,
+            "vm_pu": vm,
         }
 
     def _evaluate_batch(self, X: NDArray[np.float64], out: dict[str, Any], *args: Any, **kwargs: Any) -> None:
@@ -443,7 +443,7 @@ class EVSSiting(ChunkedEvaluation, Problem):
             raise ProblemConfigError(f"baseline: scenario must be 1 or 2 (no decision), got {scenario!r}")
         p = self._p_load - (self._p_gen if scenario == 2 else 0.0)
         res = solve(self.net, p[None], self._q_load[None], tol=self.tol)
-        obj = self._objectives(res, 1)
+        obj = self._objectives(res.vm_pu, res.loss_kw)
         return {
             "vfluct": float(obj["vfluct"][0]),
             "loss": float(obj["loss"][0]),

@@ -216,7 +216,7 @@ def test_swarms_improve_on_their_problems():
 
 
 def test_algorithms_registry_names_and_plain_keywords():
-    assert set(ALGORITHMS) == {"pso", "ihspso", "mopso", "moihspso", "ga", "nsga2"}
+    assert set(ALGORITHMS) == {"pso", "ihspso", "mopso", "moihspso", "mopso001", "ga", "nsga2"}
     for name, ctor in ALGORITHMS.items():
         alg = ctor(pop_size=20)
         copy.deepcopy(alg)  # minimize deep-copies algorithms

@@ -68,18 +68,25 @@ class FlexibilityError(ValueError):
     """Bad input to a flexibility index (shapes, unknown mode, missing current limits)."""
 
 
-def with_current_limits(net: Network, *, factor: float = 2.0) -> Network:
-    """``net`` with ``I_max = factor x |I(nominal load)|`` on every branch that has no rating (``nan``).
+def with_current_limits(net: Network, *, factor: float = 2.0, rule: str = "nominal") -> Network:
+    """``net`` with a current limit on every branch that has no rating (``nan``); rated branches keep it.
 
-    The rule of this module's docstring for eq. (20); branches with a rating keep it.
+    ``rule="nominal"`` (default): ``I_max = factor x |I(nominal load)|`` branch by branch (this
+    module's docstring). ``rule="uniform"``: one conductor rating for the whole feeder,
+    ``I_max = factor x max |I(nominal load)|`` (the head branch's), so a lightly loaded lateral is
+    not rated at a few amperes.
     """
     from .powerflow import solve
 
     f = float(factor)
     if not (np.isfinite(f) and f > 0):
         raise FlexibilityError(f"factor must be positive and finite, got {factor!r}")
+    if rule not in ("nominal", "uniform"):
+        raise FlexibilityError(f"rule must be 'nominal' or 'uniform', got {rule!r}")
     res = solve(net, net.p_kw, net.q_kvar)
     nominal = np.abs(res.i_a)
+    if rule == "uniform":
+        nominal = np.full_like(nominal, nominal.max())
     known = np.isfinite(net.i_max_a)
     imax = np.where(known, net.i_max_a, f * np.maximum(nominal, 1e-6))
     imax.setflags(write=False)

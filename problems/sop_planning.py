@@ -112,6 +112,7 @@ class Config002:
     v_max_pu: float = 1.07  # [A]
     voltage_hard: bool = False  # [A] band reported (False) or a constraint (True)
     current_limit_factor: float = 2.0  # [A] I_max = factor x nominal current
+    current_limit_rule: str = "nominal"  # [A] "nominal" (per branch) or "uniform" (head branch's)
     head_kva: float = 5520.0  # [A] S_head for F^up_MG
     flex_mode: str = "direction"  # [A] eq. (18) reading, or "literal"
     unserved_tol_kwh: float = 1e-3
@@ -198,7 +199,9 @@ class SOPPlanning(Problem):
             missing = [b for b in getattr(cfg, name) if b not in labels]
             if missing:
                 raise ProblemConfigError(f"{name}: buses {missing} are not in {net.name!r}")
-        self.net = flexibility.with_current_limits(net, factor=cfg.current_limit_factor)
+        self.net = flexibility.with_current_limits(
+            net, factor=cfg.current_limit_factor, rule=cfg.current_limit_rule
+        )
         self.sops = sop.SOPSet.on(self.net, cfg.sop_ties, loss_coeff=cfg.loss_coeff)
         self.price = tariffs.tou_002().hourly("purchase")  # CNY/kWh, (24,)
         load, pv, wind = _day()
@@ -260,7 +263,8 @@ class SOPPlanning(Problem):
         ``flexibility``; ``vmin_pu``, ``vmax_pu``, ``v_band_violation_pu`` (soft, ``>= 0``);
         ``curtailed_mwh``, ``loss_mwh`` (network + converters), ``pf_failed``; and the profiles
         ``sop`` (:class:`grid.sop.SOPDispatch`, ``(n, 24, 3)``), ``storage_kw`` (``(n, 4, 24)``, net
-        demand of the station-bus devices), ``slack_kw`` ``(n, 24)``. ``plan=1`` evaluates without
+        demand of the station-bus devices), ``slack_kw`` ``(n, 24)``, ``branch_i_a`` ``(n, 24, n_branch)``
+        (current magnitudes, A). ``plan=1`` evaluates without
         SOPs and with uncoordinated charging whatever ``X`` holds.
         """
         from grid import curtailment, flexibility, sop, storage
@@ -367,6 +371,7 @@ class SOPPlanning(Problem):
             "sop": d,
             "storage_kw": st_kw,
             "slack_kw": slack,
+            "branch_i_a": np.abs(res.i_a),
         }
 
     def baseline(self) -> dict[str, Any]:

@@ -41,7 +41,8 @@ def test_tables_4_to_6_beside_002_findings_and_figures(tmp_path):
     single = _tiny(tmp_path, "sop_ieee33", drop="pso")
     front = _tiny(tmp_path, "sop_pareto_ieee33", drop="mopso")
     figs = tmp_path / "figs"
-    assert tables.main([str(single), str(front), "--out", str(tmp_path / "t.md"), "--figures", str(figs)]) == 0
+    args = [str(single), str(front), "--out", str(tmp_path / "t.md"), "--figures", str(figs)]
+    assert tables.main(args) == 0
     md = (tmp_path / "t.md").read_text()
     for title in ("**Table 4", "**Table 5", "**Table 6", "**Voltage", "**Algorithm comparison",
                   "**Cost-flexibility front of plan 4", "**002's findings"):
@@ -61,9 +62,11 @@ def test_tables_4_to_6_beside_002_findings_and_figures(tmp_path):
     assert _cells(md, "4")[2] == "190, 500, 380" and _cells(md, "4")[5] == "1255.7"
     assert _cells(md, "3")[3] == ", ".join(f"{v:.0f}" for v in rows[3]["out"]["battery_kwh"][0])
     assert _cells(md, "3")[7] == "312.8 (-19.0 %)"
+    assert _cells(md, "2")[8] == f"plan2, {rows[2]['algorithm']}" and _cells(md, "1")[8] == "-, -"
 
     # table 5: the four terms add up to table 4's cost (each printed to 0.1)
-    t5 = [ln for ln in md.split("**Table 5")[1].split("**Table 6")[0].splitlines() if re.match(r"\| \d \|", ln)]
+    block5 = md.split("**Table 5")[1].split("**Table 6")[0]
+    t5 = [ln for ln in block5.splitlines() if re.match(r"\| \d \|", ln)]
     assert len(t5) == 4
     for ln in t5:
         c = [x.strip() for x in ln.strip("|").split("|")]
@@ -75,7 +78,7 @@ def test_tables_4_to_6_beside_002_findings_and_figures(tmp_path):
     # table 6 and F = I_F - I_BF (eq. 21); the findings follow from the printed numbers
     t6 = {int(ln[2]): [float(x) for x in ln.strip("|").split("|")[1::2]]
           for ln in md.split("**Table 6")[1].split("**Voltage")[0].splitlines() if re.match(r"\| \d \|", ln)}
-    for plan, (i_f, i_bf, f) in t6.items():
+    for i_f, i_bf, f in t6.values():
         assert abs(i_f - i_bf - f) < 2e-3
     found = dict(re.findall(r"(?m)^- (.+): (holds|does NOT hold) \(", md))
     assert len(found) == 5

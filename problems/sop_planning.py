@@ -35,6 +35,11 @@ Objectives: ``cost`` 002 eq. (15), ``F_J = C_SI + C_OMS + C_PC + C_NLC`` in 10^4
 
 Readings (each a named :class:`Config002` value; 002 does not give them):
 
+* plan 3's battery price: ``battery_cny_per_kwh`` 1200 + ``battery_cny_per_kw`` 800 (E/P
+  ``battery_hours`` 2 h, ``battery_life_y`` 10): 238.4 CNY per kWh-yr with the CRF, above the best
+  operating saving a kWh buys on this day (124 CNY per kWh-yr at bus 15), so plan 3's optimum
+  builds no battery; it pays below about 0.52 x that price
+  (``python -m experiments.paper002.battery_breakeven``).
 * annualisation: the capital recovery factor at 002 table 1's 8 % (``annuity="crf"``); eq. (12) as
   printed is ``"straight"``. O&M: ``om_factor`` 0.2 of the annualised SOP investment (table 5).
 * ``C_NLC``: network and SOP converter losses at the purchase price (``c_loss = c_g``); the losses
@@ -46,7 +51,9 @@ Readings (each a named :class:`Config002` value; 002 does not give them):
   False``): with uncoordinated charging (plans 1-3) no usual band is attainable on this feeder
   (Vmin about 0.8 pu), so candidates are never dropped for it; ``voltage_hard=True`` makes it a
   constraint. The dispatcher's voltage term has the weight ``voltage_weight_kw``.
-* ``I_BF``'s current limits: :func:`grid.flexibility.with_current_limits` (2 x nominal current).
+* ``I_BF``'s current limits: :func:`grid.flexibility.with_current_limits` (2 x nominal current,
+  ``current_limit_rule="nominal"``; ``"uniform"`` rates every branch at 2 x the head branch's
+  nominal current, under which I_BF falls with SOPs as in 002's table 6).
   ``I_F``'s net load is the non-flexible one (load + uncoordinated EVs - DG used); ``S_head`` =
   ``head_kva`` (1.2 x the 4.6 MVA nominal demand).
 
@@ -264,7 +271,8 @@ class SOPPlanning(Problem):
         ``curtailed_mwh``, ``loss_mwh`` (network + converters), ``pf_failed``; and the profiles
         ``sop`` (:class:`grid.sop.SOPDispatch`, ``(n, 24, 3)``), ``storage_kw`` (``(n, 4, 24)``, net
         demand of the station-bus devices), ``slack_kw`` ``(n, 24)``, ``branch_i_a`` ``(n, 24, n_branch)``
-        (current magnitudes, A). ``plan=1`` evaluates without
+        (current magnitudes, A); eqs. (18)-(19)'s inputs ``net_load_nonflex_kw``, ``storage_up_kw``,
+        ``storage_down_kw`` ``(n, 24)``. ``plan=1`` evaluates without
         SOPs and with uncoordinated charging whatever ``X`` holds.
         """
         from grid import curtailment, flexibility, sop, storage
@@ -372,6 +380,9 @@ class SOPPlanning(Problem):
             "storage_kw": st_kw,
             "slack_kw": slack,
             "branch_i_a": np.abs(res.i_a),
+            "net_load_nonflex_kw": p_nl,
+            "storage_up_kw": np.broadcast_to(st_up, (n, 24)),
+            "storage_down_kw": np.broadcast_to(st_down, (n, 24)),
         }
 
     def baseline(self) -> dict[str, Any]:

@@ -26,3 +26,17 @@ def test_breakeven_price_flips_the_battery_decision():
         p = SOPPlanning(plan=3, config=cfg)
         cost = p.compute(np.vstack([np.r_[SOP, 0, 0, 0, 0], x]))["cost"]
         assert (cost[1] < cost[0]) == cheaper
+
+
+def test_flex_diagnosis_parts_add_up_to_the_problems_i_f():
+    from experiments.paper002.flex_diagnosis import diagnose
+
+    d = diagnose([810.0, 570.0, 80.0], [400.0, 500.0, 0.0])
+    for plan in (1, 2, 4):
+        col = d[plan]
+        # rising + falling hours rebuild eq. (18) (direction reading) from eq. (19)'s terms
+        assert abs(col["from rising hours"] + col["from falling hours"] - col["I_F"]) < 2e-3
+        assert abs(col["I_F"] - col["I_BF nominal rule"] - col["F nominal rule"]) < 2e-3
+    # no regulating storage in plans 1-2: I_F is the main grid's alone; plan 4's stations add to it
+    assert d[1]["main-grid share of I_F"] == d[2]["main-grid share of I_F"] == 1.0
+    assert d[4]["main-grid share of I_F"] < 1.0

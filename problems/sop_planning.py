@@ -68,6 +68,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -263,7 +264,9 @@ class SOPPlanning(Problem):
         return np.r_[s, e][None]
 
     # ------------------------------------------------------------------ evaluation
-    def compute(self, X: NDArray[np.float64], plan: int | None = None) -> dict[str, Any]:
+    def compute(
+        self, X: NDArray[np.float64], plan: int | None = None, *, dispatch_scale: float = 1.0
+    ) -> dict[str, Any]:
         """Every reported quantity of a population (arrays ``(n,)`` unless noted; costs 10^4 CNY/yr).
 
         ``cost`` (eq. (15)) and its terms ``c_si``, ``c_oms``, ``c_pc``, ``c_nlc``; ``i_f``, ``i_bf``,
@@ -273,12 +276,17 @@ class SOPPlanning(Problem):
         demand of the station-bus devices), ``slack_kw`` ``(n, 24)``, ``branch_i_a`` ``(n, 24, n_branch)``
         (current magnitudes, A); eqs. (18)-(19)'s inputs ``net_load_nonflex_kw``, ``storage_up_kw``,
         ``storage_down_kw`` ``(n, 24)``. ``plan=1`` evaluates without
-        SOPs and with uncoordinated charging whatever ``X`` holds.
+        SOPs and with uncoordinated charging whatever ``X`` holds. ``dispatch_scale`` in [0, 1] scales
+        the SOPs' dispatch (every P and Q, so the losses of eq. (8) and the balance of eq. (7) scale
+        with it and the discs still hold): 0 idles them, a probe of 002's phase 2
+        (``experiments/paper002/flex_diagnosis.py``).
         """
         from grid import curtailment, flexibility, sop, storage
         from grid.powerflow import solve
 
         cfg = self.config
+        if not 0.0 <= dispatch_scale <= 1.0:
+            raise ProblemConfigError(f"dispatch_scale must lie in [0, 1], got {dispatch_scale!r}")
         plan = self.plan if plan is None else int(plan)
         X = np.atleast_2d(np.asarray(X, dtype=np.float64))
         n = X.shape[0]
@@ -330,6 +338,8 @@ class SOPPlanning(Problem):
                 np.nan_to_num(base_pf.i_a),
                 voltage_weight_kw=cfg.voltage_weight_kw,
             )
+            if dispatch_scale != 1.0:
+                d = sop.SOPDispatch(*(dispatch_scale * getattr(d, f.name) for f in dataclasses.fields(d)))
             dp, dq = d.injections(self.sops)
             res = solve(self.net, p + dp, q + dq, tol=self.tol)
         # costs, 002 eqs. (11)-(17), CNY/yr

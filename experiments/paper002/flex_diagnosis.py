@@ -11,6 +11,7 @@ of the direction reading's sum from rising hours (``F_U``) and falling hours (``
 ``F_U + F_D`` that is the main grid's (``S_head - P_MG`` and ``P_MG``, eq. (19)) rather than the
 stations'; ``P_MG``'s daily mean and peak against ``S_head``; the mean |ramp| of the non-flexible
 net load; and ``I_BF`` under both current-limit rules of :func:`grid.flexibility.with_current_limits`.
+Then :func:`phase2_probe`: F with the SOPs' dispatch scaled from 0 (idle) to 1.
 """
 
 from __future__ import annotations
@@ -67,12 +68,33 @@ def diagnose(sop2: Sequence[float], sop4: Sequence[float]) -> pd.DataFrame:
     return pd.DataFrame(recs).set_index("plan").T
 
 
+def phase2_probe(sop2: Sequence[float], sop4: Sequence[float],
+                 scales: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0)) -> pd.DataFrame:
+    """F = I_F - I_BF with the SOPs' cost-optimal dispatch scaled by each of ``scales`` (0 idles
+    them), plans 2 and 4, both current-limit rules: a probe of 002's phase 2 ("max F" over the
+    operation), restricted to one line of operating points."""
+    from problems.sop_planning import SOPPlanning
+
+    recs = []
+    for rule in ("nominal", "uniform"):
+        for plan, sop in ((2, sop2), (4, sop4)):
+            prob = SOPPlanning(plan=plan, config={"current_limit_rule": rule})
+            x = prob.encode(sop)
+            rec: dict[str, object] = {"plan": plan, "current limits": rule}
+            for a in scales:
+                rec[f"F at x{a:g}"] = round(float(prob.compute(x, dispatch_scale=a)["flexibility"][0]), 3)
+            recs.append(rec)
+    return pd.DataFrame(recs)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--plan2", nargs=3, type=float, default=[810.0, 570.0, 80.0])
     ap.add_argument("--plan4", nargs=3, type=float, default=[400.0, 500.0, 0.0])
     args = ap.parse_args(argv)
     print(diagnose(args.plan2, args.plan4).to_string())
+    print("\nphase 2 probe: F with the SOP dispatch scaled (x0 = SOPs idle)")
+    print(phase2_probe(args.plan2, args.plan4).to_string(index=False))
     return 0
 
 

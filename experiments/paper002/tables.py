@@ -8,7 +8,9 @@ Usage::
 GA and PSO; ``sop_pareto_ieee33.toml`` the cost-flexibility front of plan 4 with NSGA-II and MOPSO.
 For each plan the cheapest feasible plan found by any algorithm and seed is re-evaluated with
 ``compute``; plan 1 is :meth:`problems.sop_planning.SOPPlanning.baseline`. The front is summarised
-by its extremes and its knee (:func:`optim.select.knee_point`). ``--figures DIR`` writes PNGs of the
+by its extremes and its knee (:func:`optim.select.knee_point`). ``sop_battery_ieee33.toml`` (plan 3
+at a cheaper battery) may be passed too: the cheapest plan 3 of all folders wins and table 4 names
+the label of every plan's run. ``--figures DIR`` writes PNGs of the
 stations' charge/discharge over the day (002 fig. 5) and of the SOP flows of plan 4.
 
 Results folders are data: runs are read with :mod:`optim.store`, and a problem is rebuilt from its

@@ -26,7 +26,19 @@ Readings (002 is silent or garbled):
   network the documented rule ``I_max = factor x |I|`` at the network's nominal load (factor 2:
   the branch currents of the nominal point run from 210 A to 4 A, and ``L`` is then about 0.3-0.5,
   the scale of 002 table 6). Branches that already have a rating keep it: a feeder with real limits
-  uses its own.
+  uses its own. ``rule="uniform"`` gives every unrated branch one rating, ``factor x`` the largest
+  nominal current (one conductor for the feeder). Under the per-branch rule a lightly loaded lateral
+  gets a limit of a few amperes, so an SOP's transfer through it raises ``I_BF`` (paper 002 on
+  IEEE 33: 0.476 -> 0.507 from plan 1 to plan 2; 21-22, rated 9.1 A, goes from L = 1.37 to 3.07)
+  even though most branches unload; under the uniform rule ``I_BF`` falls with SOPs as 002's table 6
+  does (0.099 -> 0.078). 002 gives no ratings, so neither rule is the paper's.
+
+Where I_F comes from (``experiments/paper002/README.md``): with no regulating storage, eq. (19) is
+the main grid alone, ``S_head - P_MG`` up and ``P_MG`` down, thousands of kW against ramps of
+hundreds, so ``I_F`` is about ``S_head / ramp``. An SOP supplies no net power and enters ``I_F``
+only through ``P_MG`` (its loss savings), which lowers ``F_D`` as much as it raises ``F_U``: SOPs
+barely move ``I_F`` in either reading of eq. (18). The SOP's rating is not a term of eq. (19) and is
+not counted.
 
 Example
 -------
@@ -68,18 +80,25 @@ class FlexibilityError(ValueError):
     """Bad input to a flexibility index (shapes, unknown mode, missing current limits)."""
 
 
-def with_current_limits(net: Network, *, factor: float = 2.0) -> Network:
-    """``net`` with ``I_max = factor x |I(nominal load)|`` on every branch that has no rating (``nan``).
+def with_current_limits(net: Network, *, factor: float = 2.0, rule: str = "nominal") -> Network:
+    """``net`` with a current limit on every branch that has no rating (``nan``); rated branches keep it.
 
-    The rule of this module's docstring for eq. (20); branches with a rating keep it.
+    ``rule="nominal"`` (default): ``I_max = factor x |I(nominal load)|`` branch by branch (this
+    module's docstring). ``rule="uniform"``: one conductor rating for the whole feeder,
+    ``I_max = factor x max |I(nominal load)|`` (the head branch's), so a lightly loaded lateral is
+    not rated at a few amperes.
     """
     from .powerflow import solve
 
     f = float(factor)
     if not (np.isfinite(f) and f > 0):
         raise FlexibilityError(f"factor must be positive and finite, got {factor!r}")
+    if rule not in ("nominal", "uniform"):
+        raise FlexibilityError(f"rule must be 'nominal' or 'uniform', got {rule!r}")
     res = solve(net, net.p_kw, net.q_kvar)
     nominal = np.abs(res.i_a)
+    if rule == "uniform":
+        nominal = np.full_like(nominal, nominal.max())
     known = np.isfinite(net.i_max_a)
     imax = np.where(known, net.i_max_a, f * np.maximum(nominal, 1e-6))
     imax.setflags(write=False)

@@ -35,6 +35,11 @@ Objectives: ``cost`` 002 eq. (15), ``F_J = C_SI + C_OMS + C_PC + C_NLC`` in 10^4
 
 Readings (each a named :class:`Config002` value; 002 does not give them):
 
+* plan 3's battery price: ``battery_cny_per_kwh`` 1200 + ``battery_cny_per_kw`` 800 (E/P
+  ``battery_hours`` 2 h, ``battery_life_y`` 10): 238.4 CNY per kWh-yr with the CRF, above the best
+  operating saving a kWh buys on this day (124 CNY per kWh-yr at bus 15), so plan 3's optimum
+  builds no battery; it pays below about 0.52 x that price
+  (``python -m experiments.paper002.battery_breakeven``).
 * annualisation: the capital recovery factor at 002 table 1's 8 % (``annuity="crf"``); eq. (12) as
   printed is ``"straight"``. O&M: ``om_factor`` 0.2 of the annualised SOP investment (table 5).
 * ``C_NLC``: network and SOP converter losses at the purchase price (``c_loss = c_g``); the losses
@@ -46,7 +51,9 @@ Readings (each a named :class:`Config002` value; 002 does not give them):
   False``): with uncoordinated charging (plans 1-3) no usual band is attainable on this feeder
   (Vmin about 0.8 pu), so candidates are never dropped for it; ``voltage_hard=True`` makes it a
   constraint. The dispatcher's voltage term has the weight ``voltage_weight_kw``.
-* ``I_BF``'s current limits: :func:`grid.flexibility.with_current_limits` (2 x nominal current).
+* ``I_BF``'s current limits: :func:`grid.flexibility.with_current_limits` (2 x nominal current,
+  ``current_limit_rule="nominal"``; ``"uniform"`` rates every branch at 2 x the head branch's
+  nominal current, under which I_BF falls with SOPs as in 002's table 6).
   ``I_F``'s net load is the non-flexible one (load + uncoordinated EVs - DG used); ``S_head`` =
   ``head_kva`` (1.2 x the 4.6 MVA nominal demand).
 
@@ -61,6 +68,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -112,6 +120,7 @@ class Config002:
     v_max_pu: float = 1.07  # [A]
     voltage_hard: bool = False  # [A] band reported (False) or a constraint (True)
     current_limit_factor: float = 2.0  # [A] I_max = factor x nominal current
+    current_limit_rule: str = "nominal"  # [A] "nominal" (per branch) or "uniform" (head branch's)
     head_kva: float = 5520.0  # [A] S_head for F^up_MG
     flex_mode: str = "direction"  # [A] eq. (18) reading, or "literal"
     unserved_tol_kwh: float = 1e-3
@@ -198,7 +207,9 @@ class SOPPlanning(Problem):
             missing = [b for b in getattr(cfg, name) if b not in labels]
             if missing:
                 raise ProblemConfigError(f"{name}: buses {missing} are not in {net.name!r}")
-        self.net = flexibility.with_current_limits(net, factor=cfg.current_limit_factor)
+        self.net = flexibility.with_current_limits(
+            net, factor=cfg.current_limit_factor, rule=cfg.current_limit_rule
+        )
         self.sops = sop.SOPSet.on(self.net, cfg.sop_ties, loss_coeff=cfg.loss_coeff)
         self.price = tariffs.tou_002().hourly("purchase")  # CNY/kWh, (24,)
         load, pv, wind = _day()
@@ -253,20 +264,29 @@ class SOPPlanning(Problem):
         return np.r_[s, e][None]
 
     # ------------------------------------------------------------------ evaluation
-    def compute(self, X: NDArray[np.float64], plan: int | None = None) -> dict[str, Any]:
+    def compute(
+        self, X: NDArray[np.float64], plan: int | None = None, *, dispatch_scale: float = 1.0
+    ) -> dict[str, Any]:
         """Every reported quantity of a population (arrays ``(n,)`` unless noted; costs 10^4 CNY/yr).
 
         ``cost`` (eq. (15)) and its terms ``c_si``, ``c_oms``, ``c_pc``, ``c_nlc``; ``i_f``, ``i_bf``,
         ``flexibility``; ``vmin_pu``, ``vmax_pu``, ``v_band_violation_pu`` (soft, ``>= 0``);
         ``curtailed_mwh``, ``loss_mwh`` (network + converters), ``pf_failed``; and the profiles
         ``sop`` (:class:`grid.sop.SOPDispatch`, ``(n, 24, 3)``), ``storage_kw`` (``(n, 4, 24)``, net
-        demand of the station-bus devices), ``slack_kw`` ``(n, 24)``. ``plan=1`` evaluates without
-        SOPs and with uncoordinated charging whatever ``X`` holds.
+        demand of the station-bus devices), ``slack_kw`` ``(n, 24)``, ``branch_i_a`` ``(n, 24, n_branch)``
+        (current magnitudes, A); eqs. (18)-(19)'s inputs ``net_load_nonflex_kw``, ``storage_up_kw``,
+        ``storage_down_kw`` ``(n, 24)``. ``plan=1`` evaluates without
+        SOPs and with uncoordinated charging whatever ``X`` holds. ``dispatch_scale`` in [0, 1] scales
+        the SOPs' dispatch (every P and Q, so the losses of eq. (8) and the balance of eq. (7) scale
+        with it and the discs still hold): 0 idles them, a probe of 002's phase 2
+        (``experiments/paper002/flex_diagnosis.py``).
         """
         from grid import curtailment, flexibility, sop, storage
         from grid.powerflow import solve
 
         cfg = self.config
+        if not 0.0 <= dispatch_scale <= 1.0:
+            raise ProblemConfigError(f"dispatch_scale must lie in [0, 1], got {dispatch_scale!r}")
         plan = self.plan if plan is None else int(plan)
         X = np.atleast_2d(np.asarray(X, dtype=np.float64))
         n = X.shape[0]
@@ -318,6 +338,8 @@ class SOPPlanning(Problem):
                 np.nan_to_num(base_pf.i_a),
                 voltage_weight_kw=cfg.voltage_weight_kw,
             )
+            if dispatch_scale != 1.0:
+                d = sop.SOPDispatch(*(dispatch_scale * getattr(d, f.name) for f in dataclasses.fields(d)))
             dp, dq = d.injections(self.sops)
             res = solve(self.net, p + dp, q + dq, tol=self.tol)
         # costs, 002 eqs. (11)-(17), CNY/yr
@@ -367,6 +389,10 @@ class SOPPlanning(Problem):
             "sop": d,
             "storage_kw": st_kw,
             "slack_kw": slack,
+            "branch_i_a": np.abs(res.i_a),
+            "net_load_nonflex_kw": p_nl,
+            "storage_up_kw": np.broadcast_to(st_up, (n, 24)),
+            "storage_down_kw": np.broadcast_to(st_down, (n, 24)),
         }
 
     def baseline(self) -> dict[str, Any]:

@@ -28,6 +28,12 @@ def test_current_limits_rule_keeps_real_ratings():
         flexibility.branch_loading_index(heavy.i_a[None], net.i_max_a)
     with pytest.raises(flexibility.FlexibilityError):
         flexibility.with_current_limits(net, factor=0.0)
+    # uniform rule: one rating, factor x the head branch's nominal current, rated branches kept
+    uni = flexibility.with_current_limits(dataclasses.replace(net, i_max_a=rated), rule="uniform")
+    assert uni.i_max_a[0] == 400.0
+    np.testing.assert_allclose(uni.i_max_a[1:], 2.0 * np.abs(res.i_a).max())
+    with pytest.raises(flexibility.FlexibilityError, match="rule"):
+        flexibility.with_current_limits(net, rule="thermal")
 
 
 def test_flexibility_index_readings():

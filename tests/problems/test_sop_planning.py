@@ -116,3 +116,18 @@ def test_registry_builds():
 
     prob = make_problem("sop_planning")
     assert prob.n_var == 3 and prob.n_obj == 1
+
+
+def test_dispatch_scale_zero_is_plan1_and_half_keeps_the_balance(p2):
+    x = p2.encode([810, 570, 80])
+    idle, base = p2.compute(x, dispatch_scale=0.0), p2.baseline()
+    for k in ("c_pc", "c_nlc", "i_f", "i_bf", "vmin_pu"):
+        np.testing.assert_allclose(idle[k], base[k], rtol=1e-9)
+    full, half = p2.compute(x), p2.compute(x, dispatch_scale=0.5)
+    np.testing.assert_allclose(half["sop"].p_a_kw, 0.5 * full["sop"].p_a_kw)
+    # eq. (7)-(8) still hold: P_a + P_b + loss = 0 (generation positive at both ends)
+    d = half["sop"]
+    np.testing.assert_allclose(d.p_a_kw + d.p_b_kw + d.loss_kw, 0.0, atol=1e-9)
+    assert half["loss_mwh"][0] < base["loss_mwh"][0]
+    with pytest.raises(ProblemConfigError, match="dispatch_scale"):
+        p2.compute(x, dispatch_scale=1.5)

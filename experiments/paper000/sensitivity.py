@@ -1,0 +1,362 @@
+"""Paper 000 section 4.4's sensitivity studies (system 1, IEEE 33): scheme D re-optimised at each
+setting of V2G participation, storage cost and EV price response, beside 000's statements.
+
+::
+
+    python -m experiments.paper000.sensitivity [--scenarios 4] [--pop 30] [--gen 40] [--seed 2026]
+        [--studies v2g,storage,response] [--case ieee33] [--out FILE] [--csv FILE] [--figures DIR]
+
+Studies (000 gives no grid of values; the ones here are [A]):
+
+* ``v2g``: the stage-III V2G participation cap ``lambda`` in 0, 0.2, ..., 1.0 (``Config000.v2g_cap
+  = (0, min(0.05, lambda), lambda)``; 000 section 3.2.5's 0.6 is the base). 000 4.4.1: "the life
+  cycle cost first drops rapidly, and when the participation rate is 0.6, it tends to be saturated".
+* ``storage``: a factor on both battery unit costs (``storage_cny_per_kwh``, ``storage_cny_per_kw``)
+  in 0.5, 1, 1.5, 2. 000 4.4.2: "even if the cost of energy storage cannot be reduced, Scheme D can
+  reduce the energy storage capacity by 40 % ... its whole life cycle cost is still 12.6 % lower than
+  that of Plan A" (read: without the cost decline 000's base case assumes, i.e. factor 2 against 1).
+* ``response``: ``Config000.ev_price_response``, the share of EVs with smart or V2G chargers that
+  follow the dispatch signal, in 0.25, 0.5, 0.75, 1.0 (000's "price elasticity" has no model; this
+  reading is documented in ``Config000``). 000 4.4.3: "if the user's responsiveness is low, the system
+  needs to increase the energy storage capacity by an additional 30 %".
+
+Each setting is one GA run (000's algorithm) on scheme D with ``--pop`` x ``--gen`` and the
+``--scenarios`` most probable of the 24 scenarios; scheme A is optimised once with the same budget
+(its plans have no storage, smart charging or V2G, so none of the three parameters changes its
+LCC) for the "D below A" column. **Continuation**: the initial population of each run holds the
+best plans of the study's earlier settings (each is a valid decision vector at every setting; the
+rest is uniform random from the seed). With ``lambda`` ascending the feasible sets are nested, so
+the V2G curve cannot rise: its *shape*, where it flattens, is the finding, not its monotonicity.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: study -> (axis label, settings, 000's statement)
+STUDIES: dict[str, tuple[str, tuple[float, ...], str]] = {
+    "v2g": (
+        "stage-III V2G participation cap",
+        (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+        "000 4.4.1: LCC drops rapidly with participation, saturating near 0.6",
+    ),
+    "storage": (
+        "battery unit cost factor",
+        (0.5, 1.0, 1.5, 2.0),
+        "000 4.4.2: without the storage cost decline D holds 40 % less storage, LCC still 12.6 % below A",
+    ),
+    "response": (
+        "EV price response (share following the signal)",
+        (0.25, 0.5, 0.75, 1.0),
+        "000 4.4.3: low EV price response needs about 30 % more storage",
+    ),
+}
+
+
+def config_at(study: str, value: float, base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``Config000`` mapping of one setting of a study (on top of ``base``).
+
+    >>> config_at("v2g", 0.02)["v2g_cap"]
+    (0.0, 0.02, 0.02)
+    >>> config_at("storage", 2.0)["storage_cny_per_kwh"]
+    2400.0
+    """
+    from problems.staged_planning import Config000
+
+    cfg = dict(base or {})
+    d = Config000()
+    if study == "v2g":
+        cfg["v2g_cap"] = (0.0, min(d.v2g_cap[1], float(value)), float(value))
+    elif study == "storage":
+        cfg["storage_cny_per_kwh"] = d.storage_cny_per_kwh * float(value)
+        cfg["storage_cny_per_kw"] = d.storage_cny_per_kw * float(value)
+    elif study == "response":
+        cfg["ev_price_response"] = float(value)
+    else:
+        raise ValueError(f"unknown study {study!r}; one of {sorted(STUDIES)}")
+    return cfg
+
+
+def optimise(prob: Any, pop: int, n_gen: int, seed: int, warm: list[np.ndarray]) -> tuple[np.ndarray, bool]:
+    """One GA run (:func:`algorithms.ga`) whose first population holds ``warm`` plus uniform random
+    points; returns the best plan (feasible first) and whether it is feasible."""
+    from pymoo.core.initialization import Initialization
+    from pymoo.optimize import minimize
+
+    from algorithms import ga
+
+    rng = np.random.default_rng(seed)
+    X0 = rng.uniform(prob.xl, prob.xu, size=(pop, prob.n_var))
+    if warm:
+        W = np.asarray(warm, dtype=float)[-pop:]
+        X0[: len(W)] = np.clip(W, prob.xl, prob.xu)
+    alg = ga(pop_size=pop)
+    alg.initialization = Initialization(X0, repair=alg.repair, eliminate_duplicates=alg.eliminate_duplicates)
+    res = minimize(prob, alg, ("n_gen", int(n_gen)), seed=int(seed), verbose=False)
+    if res.opt is not None and len(res.opt) and res.opt[0].get("feasible")[0]:
+        return np.asarray(res.opt[0].get("X"), dtype=float), True
+    P = res.pop
+    i = int(np.argmin(np.asarray(P.get("CV"), dtype=float).ravel()))
+    return np.asarray(P[i].get("X"), dtype=float), False
+
+
+def plan_kwargs(prob: Any, x: np.ndarray) -> dict[str, Any]:
+    """The repaired plan of ``x`` as :meth:`StagedPlanning.encode` keywords (to move a plan between
+    schemes or settings: scheme A's plans are plans of D)."""
+    p = {k: v[0] for k, v in prob.plans(np.asarray(x, dtype=float)[None]).items()}
+    built = p["built"]  # (S, K)
+    return {
+        "lines": np.where(built.any(0), built.argmax(0) + 1, 0).tolist(),
+        "transformer_kva": p["trafo_kva"].tolist(),
+        "storage_bus": int(prob.net.bus[p["site"]]),
+        "storage_kw": p["storage_kw"].tolist(),
+        "smart": p["smart"].tolist(),
+        "v2g": p["v2g"].tolist(),
+    }
+
+
+def v2g_benefit(prob: Any, x: np.ndarray, shares: tuple[float, ...]) -> pd.DataFrame:
+    """One fixed plan with its stage-III V2G share set to each of ``shares`` (smart share capped at
+    1 - share): the LCC, its operating part (losses, curtailment, lost load, EV charging shed; the
+    physical benefit of V2G) and the discounted V2G pile investment, M CNY."""
+    kw = plan_kwargs(prob, x)
+    X = []
+    for s in shares:
+        v2 = [min(v, s) for v in kw["v2g"][:-1]] + [float(s)]
+        sm = [min(a, 1.0 - b) for a, b in zip(kw["smart"], v2, strict=True)]
+        sm = list(np.minimum.accumulate(np.asarray(sm)[::-1])[::-1])  # keep the shares monotone
+        X.append(prob.encode(**{**kw, "v2g": v2, "smart": sm}))
+    c = prob.compute(np.asarray(X))
+    t = c["lcc_terms_cny"]
+    oper = sum(t[k] for k in ("losses", "curtailment", "lost load", "EV charging shed")).sum(-1)
+    piles = np.diff(np.c_[np.zeros(len(X)), c["plan"]["v2g"] * prob.n_ev_stage], axis=1).clip(0)
+    inv_v2g = (prob.config.v2g_cny_per_pile * piles * prob.disc.first_year).sum(-1)
+    return pd.DataFrame(
+        {
+            "v2g_III": shares,
+            "lcc_mcny": c["lcc_cny"] / 1e6,
+            "operating_mcny": oper / 1e6,
+            "v2g_invest_mcny": inv_v2g / 1e6,
+            "peak_mw_III": c["peak_kw"][:, -1] / 1e3,
+        }
+    )
+
+
+def describe(prob: Any, x: np.ndarray) -> dict[str, float]:
+    """The quantities a sensitivity point reports for one plan."""
+    c = prob.compute(x[None])
+    plan = c["plan"]
+    return {
+        "lcc_mcny": float(c["lcc_cny"][0]) / 1e6,
+        "storage_kwh_III": float(plan["storage_kw"][0, -1]) * prob.config.storage_hours,
+        "v2g_III": float(plan["v2g"][0, -1]),
+        "smart_III": float(plan["smart"][0, -1]),
+        "trafo_kva_III": float(plan["trafo_kva"][0, -1]),
+        "peak_mw_III": float(c["peak_kw"][0, -1]) / 1e3,
+        "ev_satisfaction_III": float(c["ev_satisfaction"][0, -1]),
+    }
+
+
+def run_studies(
+    studies: list[str],
+    *,
+    case: str = "ieee33",
+    n_scenarios: int = 4,
+    pop: int = 30,
+    n_gen: int = 40,
+    seed: int = 2026,
+    values: dict[str, tuple[float, ...]] | None = None,
+) -> pd.DataFrame:
+    """A row per (study, setting) with :func:`describe`'s columns, ``feasible``, and ``d_vs_a_pct``
+    (D's LCC below scheme A's optimum, %)."""
+    from problems.staged_planning import StagedPlanning
+
+    base = {"case": case, "n_scenarios": int(n_scenarios)}
+    pa = StagedPlanning("A", config=base)
+    xa, _ = optimise(pa, pop, n_gen, seed, [])
+    lcc_a = float(pa.compute(xa[None])["lcc_cny"][0]) / 1e6
+    pd_ = StagedPlanning("D", config=base)
+    x_a_in_d = pd_.encode(**plan_kwargs(pa, xa))  # A's optimum is a plan of D
+    x_d, _ = optimise(pd_, pop, n_gen, seed, [x_a_in_d])
+    rows = []
+    for study in studies:
+        warm: list[np.ndarray] = [x_a_in_d, x_d]
+        for value in (values or {}).get(study, STUDIES[study][1]):
+            prob = StagedPlanning("D", config=config_at(study, value, base))
+            x, ok = optimise(prob, pop, n_gen, seed, warm)
+            warm.append(x)
+            row = {"study": study, "value": float(value), "feasible": ok, **describe(prob, x)}
+            row["d_vs_a_pct"] = 100.0 * (1.0 - row["lcc_mcny"] / lcc_a)
+            rows.append(row)
+    df = pd.DataFrame(rows)
+    df.attrs["lcc_a_mcny"] = lcc_a
+    df.attrs["lcc_d_mcny"] = float(pd_.compute(x_d[None])["lcc_cny"][0]) / 1e6
+    if "v2g" in studies:  # the fixed base-case D plan with its V2G share swept
+        shares = (values or {}).get("v2g", STUDIES["v2g"][1])
+        pv = StagedPlanning("D", config=config_at("v2g", max(shares), base))
+        df.attrs["v2g_benefit"] = v2g_benefit(pv, x_d, shares)
+    return df
+
+
+def findings(df: pd.DataFrame) -> list[str]:
+    """Each study's curve reduced to the number 000 states, beside 000's statement."""
+    out = []
+    for study, g in df.groupby("study", sort=False):
+        g = g.sort_values("value")
+        v, lcc, sto = g["value"].to_numpy(), g["lcc_mcny"].to_numpy(), g["storage_kwh_III"].to_numpy()
+        if study == "v2g":
+            drop = lcc[0] - lcc[-1]
+            at = {
+                float(a): 100.0 * (lcc[0] - b) / drop if drop > 0 else float("nan")
+                for a, b in zip(v, lcc, strict=True)
+            }
+            k6 = min(at, key=lambda a: abs(a - 0.6))
+            ben = df.attrs.get("v2g_benefit")
+            if ben is not None:
+                op = ben["operating_mcny"].to_numpy()
+                tot = op[0] - op[-1]
+                sv = ben["v2g_III"].to_numpy()
+                j6 = int(np.argmin(np.abs(sv - 0.6)))
+                out.append(
+                    f"- V2G share on the fixed base-case D plan: operating cost {op[0]:.3f} -> {op[-1]:.3f} "
+                    f"M CNY "
+                    f"from {sv[0]:g} to {sv[-1]:g}"
+                    + (
+                        f", {100 * (op[0] - op[j6]) / tot:.0f} % of that fall by {sv[j6]:g}"
+                        if tot > 0
+                        else ""
+                    )
+                    + f"; V2G piles {ben['v2g_invest_mcny'].iloc[-1]:.3f} M CNY at {sv[-1]:g}; "
+                    f"stage-III peak {ben['peak_mw_III'].iloc[0]:.2f} -> {ben['peak_mw_III'].iloc[-1]:.2f} MW"
+                )
+            out.append(
+                f"- V2G participation: LCC {lcc[0]:.3f} -> {lcc[-1]:.3f} M CNY from {v[0]:g} to {v[-1]:g} "
+                f"({100 * drop / lcc[0]:.2f} %); {at[k6]:.0f} % of that drop is reached at {k6:g}; "
+                f"stage-III V2G share used: {', '.join(f'{s:.2f}' for s in g['v2g_III'])} "
+                f"({STUDIES['v2g'][2]})"
+            )
+        elif study == "storage":
+            i1 = int(np.argmin(np.abs(v - 1.0)))
+            ratio = (
+                f"{100 * (sto[-1] / sto[i1] - 1):+.0f} %"
+                if sto[i1] > 0
+                else f"{sto[i1]:.0f} -> {sto[-1]:.0f} kWh"
+            )
+            out.append(
+                f"- storage cost x{v[i1]:g} -> x{v[-1]:g}: stage-III storage {sto[i1]:.0f} -> "
+                f"{sto[-1]:.0f} kWh "
+                f"({ratio}); D below A {g['d_vs_a_pct'].iloc[i1]:.1f} % -> {g['d_vs_a_pct'].iloc[-1]:.1f} % "
+                f"({STUDIES['storage'][2]})"
+            )
+        elif study == "response":
+            ratio = f"{100 * (sto[0] / sto[-1] - 1):+.0f} %" if sto[-1] > 0 else "n/a (no storage at 1.0)"
+            out.append(
+                f"- EV price response {v[-1]:g} -> {v[0]:g}: stage-III storage {sto[-1]:.0f} -> {sto[0]:.0f} "
+                f"kWh ({ratio}); LCC {lcc[-1]:.3f} -> {lcc[0]:.3f} M CNY ({STUDIES['response'][2]})"
+            )
+    return out
+
+
+def report(df: pd.DataFrame, settings: str) -> str:
+    cols = [
+        "value",
+        "lcc_mcny",
+        "d_vs_a_pct",
+        "storage_kwh_III",
+        "v2g_III",
+        "smart_III",
+        "trafo_kva_III",
+        "peak_mw_III",
+        "ev_satisfaction_III",
+        "feasible",
+    ]
+    parts = [
+        f"# Paper 000 section 4.4: sensitivity of scheme D ({settings})\n",
+        f"Scheme A's optimum (same budget): {df.attrs.get('lcc_a_mcny', float('nan')):.3f} M CNY\n",
+    ]
+    for study, g in df.groupby("study", sort=False):
+        parts.append(
+            f"## {STUDIES[study][0]}\n\n" + g[cols].to_string(index=False, float_format="%.3f") + "\n"
+        )
+    ben = df.attrs.get("v2g_benefit")
+    if ben is not None:
+        parts.append(
+            "## The base-case D plan with its stage-III V2G share set (no re-optimisation)\n\n"
+            + ben.to_string(index=False, float_format="%.3f")
+            + "\n"
+        )
+    parts.append("## Findings\n\n" + "\n".join(findings(df)) + "\n")
+    return "\n".join(parts)
+
+
+def write_figure(df: pd.DataFrame, path: Path) -> Path:
+    """The sensitivity curves: a panel per study, LCC (left axis) and stage-III storage (right)."""
+    from matplotlib.figure import Figure
+
+    groups = list(df.groupby("study", sort=False))
+    fig = Figure(figsize=(4.6 * len(groups), 3.8), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(groups), squeeze=False)[0])
+    for ax, (study, g) in zip(axes, groups, strict=True):
+        g = g.sort_values("value")
+        ax.plot(g["value"], g["lcc_mcny"], "o-", color="C0", label="LCC, scheme D")
+        ax.set_xlabel(STUDIES[study][0])
+        ax.set_ylabel("LCC / M CNY", color="C0")
+        ax2 = ax.twinx()
+        ax2.plot(g["value"], g["storage_kwh_III"], "s--", color="C1", label="stage-III storage")
+        ax2.set_ylabel("stage-III storage / kWh", color="C1")
+        if study == "v2g":
+            ax.axvline(0.6, color="0.6", lw=0.8, ls=":")
+            ben = df.attrs.get("v2g_benefit")
+            if ben is not None:
+                ax.plot(
+                    ben["v2g_III"],
+                    ben["operating_mcny"] - ben["operating_mcny"].iloc[0] + g["lcc_mcny"].iloc[0],
+                    "^:",
+                    color="C2",
+                    label="operating cost, fixed plan, share set (shifted)",
+                )
+            ax.legend(fontsize=7, loc="upper right")
+        ax.set_title(STUDIES[study][2].split(":")[0] + " " + study, fontsize=9)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--studies", default="v2g,storage,response")
+    ap.add_argument("--case", default="ieee33")
+    ap.add_argument("--scenarios", type=int, default=4)
+    ap.add_argument("--pop", type=int, default=30)
+    ap.add_argument("--gen", type=int, default=40)
+    ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--out", type=Path, default=None, help="write the Markdown report here")
+    ap.add_argument("--csv", type=Path, default=None, help="write the table here")
+    ap.add_argument("--figures", type=Path, default=None, help="write sensitivity.png into this folder")
+    args = ap.parse_args(argv)
+    studies = [s.strip() for s in args.studies.split(",") if s.strip()]
+    bad = [s for s in studies if s not in STUDIES]
+    if bad:
+        ap.error(f"unknown studies {bad}; choose from {sorted(STUDIES)}")
+    df = run_studies(
+        studies, case=args.case, n_scenarios=args.scenarios, pop=args.pop, n_gen=args.gen, seed=args.seed
+    )
+    text = report(
+        df, f"{args.case}, GA {args.pop} x {args.gen}, {args.scenarios} scenarios, seed {args.seed}"
+    )
+    print(text)
+    if args.out:
+        args.out.write_text(text)
+    if args.csv:
+        df.to_csv(args.csv, index=False)
+    if args.figures:
+        print("figure:", write_figure(df, Path(args.figures) / "sensitivity.png"))
+
+
+if __name__ == "__main__":
+    main()

@@ -3,8 +3,9 @@ setting of V2G participation, storage cost and EV price response, beside 000's s
 
 ::
 
-    python -m experiments.paper000.sensitivity [--scenarios 4] [--pop 30] [--gen 40] [--seed 2026]
-        [--studies v2g,storage,response] [--case ieee33] [--out FILE] [--csv FILE] [--figures DIR]
+    python -m experiments.paper000.sensitivity [--scenarios 4] [--pop 30] [--gen 40] [--passes 2]
+        [--seed 2026] [--studies v2g,storage,response] [--case ieee33] [--base JSON]
+        [--out FILE] [--csv FILE] [--figures DIR]
 
 Studies (000 gives no grid of values; the ones here are [A]):
 
@@ -14,19 +15,26 @@ Studies (000 gives no grid of values; the ones here are [A]):
 * ``storage``: a factor on both battery unit costs (``storage_cny_per_kwh``, ``storage_cny_per_kw``)
   in 0.1, 0.25, 0.5, 1, 2. 000 4.4.2: "even if the cost of energy storage cannot be reduced, Scheme D can
   reduce the energy storage capacity by 40 % ... its whole life cycle cost is still 12.6 % lower than
-  that of Plan A" (read: without the cost decline 000's base case assumes, i.e. factor 2 against 1).
+  that of Plan A" (read: 000's base case assumes falling storage costs; factor 1, today's assumed
+  cost, is "not reduced", against the reduced 0.5, 0.25, 0.1; 2 is a rise).
 * ``response``: ``Config000.ev_price_response``, the share of EVs with smart or V2G chargers that
   follow the dispatch signal, in 0.25, 0.5, 0.75, 1.0 (000's "price elasticity" has no model; this
   reading is documented in ``Config000``). 000 4.4.3: "if the user's responsiveness is low, the system
   needs to increase the energy storage capacity by an additional 30 %".
 
 Each setting is one GA run (000's algorithm) on scheme D with ``--pop`` x ``--gen`` and the
-``--scenarios`` most probable of the 24 scenarios; scheme A is optimised once with the same budget
-(its plans have no storage, smart charging or V2G, so none of the three parameters changes its
-LCC) for the "D below A" column. **Continuation**: the initial population of each run holds the
-best plans of the study's earlier settings (each is a valid decision vector at every setting; the
-rest is uniform random from the seed). With ``lambda`` ascending the feasible sets are nested, so
-the V2G curve cannot rise: its *shape*, where it flattens, is the finding, not its monotonicity.
+``--scenarios`` most probable of the 24 scenarios, repeated for ``--passes`` sweeps; scheme A is
+optimised first and again at the end from every D best (its plans have no storage, smart charging
+or V2G, so none of the three parameters changes its LCC) for the "D below A" column.
+**Continuation**: every run's first population holds scheme A's first optimum as a D plan (so D
+is never above it), the base-case D optimum, the study's earlier settings' bests of the pass and,
+from the second pass on, every setting's best of the previous pass (each is a valid decision
+vector at every setting; the rest is uniform random from the seed). With ``lambda`` ascending the
+feasible sets are nested, so the V2G curve cannot rise: its *shape*, where it flattens, is the
+finding, not its monotonicity.
+Beside the re-optimised curve, the base-case D plan is evaluated with its stage-III V2G share set
+to each ``lambda`` (:func:`v2g_benefit`): the operating value of V2G apart from the piles' cost.
+``--base '{"v2g_cny_per_pile": 700}'`` reruns the studies under other ``Config000`` values.
 """
 
 from __future__ import annotations
@@ -205,11 +213,15 @@ def run_studies(
                 bests[(study, value)] = x
                 prev.append(x)
                 row = {"study": study, "value": float(value), "feasible": ok, **describe(prob, x)}
-                row["d_vs_a_pct"] = 100.0 * (1.0 - row["lcc_mcny"] / lcc_a)
                 rows.append(row)
         earlier = bests
+    # scheme A again, from every D best (A's decoder projects a D plan onto A: lines built in stage
+    # I, the largest transformer throughout, no storage or smart/V2G): A gets the same search effort
+    xa2, _ = optimise(pa, pop, n_gen, seed, [xa, *earlier.values()])
+    lcc_a_first, lcc_a = lcc_a, min(lcc_a, float(pa.compute(xa2[None])["lcc_cny"][0]) / 1e6)
     df = pd.DataFrame(rows)
-    df.attrs["lcc_a_mcny"] = lcc_a
+    df["d_vs_a_pct"] = 100.0 * (1.0 - df["lcc_mcny"] / lcc_a)
+    df.attrs["lcc_a_mcny"], df.attrs["lcc_a_first_mcny"] = lcc_a, lcc_a_first
     df.attrs["lcc_d_mcny"] = float(pd_.compute(x_d[None])["lcc_cny"][0]) / 1e6
     if "v2g" in studies:  # the fixed base-case D plan with its V2G share swept
         pv = StagedPlanning("D", config=config_at("v2g", max(vals["v2g"]), base))
@@ -296,7 +308,8 @@ def report(df: pd.DataFrame, settings: str) -> str:
     parts = [
         f"# Paper 000 section 4.4: sensitivity of scheme D ({settings})\n",
         f"Base-case scheme D's optimum (first run): {df.attrs.get('lcc_d_mcny', float('nan')):.3f} M CNY\n",
-        f"Scheme A's optimum (same budget): {df.attrs.get('lcc_a_mcny', float('nan')):.3f} M CNY\n",
+        f"Scheme A's optimum (first run {df.attrs.get('lcc_a_first_mcny', float('nan')):.3f}, again from "
+        f"the D bests): {df.attrs.get('lcc_a_mcny', float('nan')):.3f} M CNY\n",
     ]
     for study, g in df.groupby("study", sort=False):
         parts.append(

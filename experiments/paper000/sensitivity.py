@@ -327,33 +327,44 @@ def report(df: pd.DataFrame, settings: str) -> str:
 
 
 def write_figure(df: pd.DataFrame, path: Path) -> Path:
-    """The sensitivity curves: a panel per study, LCC (left axis) and stage-III storage (right)."""
+    """The sensitivity curves: a panel per study, scheme D's LCC (left axis) and stage-III storage
+    (right; the V2G share used for the V2G study), and a panel of the fixed-plan V2G benefit."""
     from matplotlib.figure import Figure
 
     groups = list(df.groupby("study", sort=False))
-    fig = Figure(figsize=(4.6 * len(groups), 3.8), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, len(groups), squeeze=False)[0])
-    for ax, (study, g) in zip(axes, groups, strict=True):
+    ben = df.attrs.get("v2g_benefit")
+    n = len(groups) + (ben is not None)
+    fig = Figure(figsize=(4.4 * n, 3.8), layout="constrained")
+    axes = list(np.atleast_1d(fig.subplots(1, n, squeeze=False)[0]))
+    for ax, (study, g) in zip(axes, groups, strict=False):
         g = g.sort_values("value")
-        ax.plot(g["value"], g["lcc_mcny"], "o-", color="C0", label="LCC, scheme D")
-        ax.set_xlabel(STUDIES[study][0])
-        ax.set_ylabel("LCC / M CNY", color="C0")
+        ax.plot(g["value"], g["lcc_mcny"], "o-", color="C0")
+        ax.set_xlabel(STUDIES[study][0], fontsize=8)
+        ax.set_ylabel("scheme D LCC / M CNY", color="C0")
         ax2 = ax.twinx()
-        ax2.plot(g["value"], g["storage_kwh_III"], "s--", color="C1", label="stage-III storage")
-        ax2.set_ylabel("stage-III storage / kWh", color="C1")
+        col, lab = (
+            ("v2g_III", "stage-III V2G share used")
+            if study == "v2g"
+            else ("storage_kwh_III", "stage-III storage / kWh")
+        )
+        ax2.plot(g["value"], g[col], "s--", color="C1")
+        ax2.set_ylim(0, max(1.1 * float(g[col].max()), 0.1 if study == "v2g" else 100.0))
+        ax2.set_ylabel(lab, color="C1")
         if study == "v2g":
             ax.axvline(0.6, color="0.6", lw=0.8, ls=":")
-            ben = df.attrs.get("v2g_benefit")
-            if ben is not None:
-                ax.plot(
-                    ben["v2g_III"],
-                    ben["operating_mcny"] - ben["operating_mcny"].iloc[0] + g["lcc_mcny"].iloc[0],
-                    "^:",
-                    color="C2",
-                    label="operating cost, fixed plan, share set (shifted)",
-                )
-            ax.legend(fontsize=7, loc="upper right")
-        ax.set_title(STUDIES[study][2].split(":")[0] + " " + study, fontsize=9)
+        ax.set_title(STUDIES[study][2].split(":")[0] + f": {study} (re-optimised)", fontsize=9)
+    if ben is not None:
+        ax = axes[-1]
+        ax.plot(ben["v2g_III"], ben["operating_mcny"], "o-", color="C2", label="operating cost")
+        ax.plot(ben["v2g_III"], ben["v2g_invest_mcny"], "s--", color="C3", label="V2G piles (discounted)")
+        ax.set_xlabel("stage-III V2G share (base-case D plan)", fontsize=8)
+        ax.set_ylabel("M CNY")
+        ax2 = ax.twinx()
+        ax2.plot(ben["v2g_III"], ben["peak_mw_III"], "^:", color="C4")
+        ax2.set_ylabel("stage-III peak / MW", color="C4")
+        ax.axvline(0.6, color="0.6", lw=0.8, ls=":")
+        ax.legend(fontsize=7)
+        ax.set_title("fixed plan, V2G share set", fontsize=9)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     return path
@@ -404,6 +415,9 @@ def main(argv: list[str] | None = None) -> None:
         args.out.write_text(text)
     if args.csv:
         df.to_csv(args.csv, index=False)
+        if "v2g_benefit" in df.attrs:
+            ben_csv = args.csv.with_name(args.csv.stem + "_v2g_benefit.csv")
+            df.attrs["v2g_benefit"].to_csv(ben_csv, index=False)
     if args.figures:
         print("figure:", write_figure(df, Path(args.figures) / "sensitivity.png"))
 

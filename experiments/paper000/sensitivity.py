@@ -246,34 +246,25 @@ def findings(df: pd.DataFrame) -> list[str]:
         v, lcc, sto = g["value"].to_numpy(), g["lcc_mcny"].to_numpy(), g["storage_kwh_III"].to_numpy()
         if study == "v2g":
             drop = lcc[0] - lcc[-1]
-            at = {
-                float(a): 100.0 * (lcc[0] - b) / drop if drop > 0 else float("nan")
-                for a, b in zip(v, lcc, strict=True)
-            }
-            k6 = min(at, key=lambda a: abs(a - 0.6))
+            if drop > 1e-3 * lcc[0]:  # a visible fall: where the curve gets 90 % of it
+                k90 = float(v[np.argmax(lcc[0] - lcc >= 0.9 * drop)])
+                shape = f"{100 * drop / lcc[0]:.2f} %, 90 % of it reached at {k90:g}"
+            else:
+                shape = f"flat, {100 * drop / lcc[0]:.2f} %"
             ben = df.attrs.get("v2g_benefit")
             if ben is not None:
-                op = ben["operating_mcny"].to_numpy()
-                tot = op[0] - op[-1]
-                sv = ben["v2g_III"].to_numpy()
-                j6 = int(np.argmin(np.abs(sv - 0.6)))
+                op, sv, pk = (ben[c].to_numpy() for c in ("operating_mcny", "v2g_III", "peak_mw_III"))
+                m = int(np.argmin(op))
                 out.append(
-                    f"- V2G share on the fixed base-case D plan: operating cost {op[0]:.3f} -> {op[-1]:.3f} "
-                    f"M CNY "
-                    f"from {sv[0]:g} to {sv[-1]:g}"
-                    + (
-                        f", {100 * (op[0] - op[j6]) / tot:.0f} % of that fall by {sv[j6]:g}"
-                        if tot > 0
-                        else ""
-                    )
-                    + f"; V2G piles {ben['v2g_invest_mcny'].iloc[-1]:.3f} M CNY at {sv[-1]:g}; "
-                    f"stage-III peak {ben['peak_mw_III'].iloc[0]:.2f} -> {ben['peak_mw_III'].iloc[-1]:.2f} MW"
+                    f"- fixed base-case D plan, V2G share {', '.join(f'{a:g}' for a in sv)}: operating "
+                    f"cost {', '.join(f'{a:.3f}' for a in op)} M CNY (lowest at {sv[m]:g}); V2G piles "
+                    f"{', '.join(f'{a:.2f}' for a in ben['v2g_invest_mcny'])} M CNY; stage-III peak "
+                    f"{', '.join(f'{a:.2f}' for a in pk)} MW"
                 )
             out.append(
-                f"- V2G participation: LCC {lcc[0]:.3f} -> {lcc[-1]:.3f} M CNY from {v[0]:g} to {v[-1]:g} "
-                f"({100 * drop / lcc[0]:.2f} %); {at[k6]:.0f} % of that drop is reached at {k6:g}; "
-                f"stage-III V2G share used: {', '.join(f'{s:.2f}' for s in g['v2g_III'])} "
-                f"({STUDIES['v2g'][2]})"
+                f"- V2G participation cap {', '.join(f'{a:g}' for a in v)}: LCC "
+                f"{', '.join(f'{a:.3f}' for a in lcc)} M CNY ({shape}); stage-III V2G share used "
+                f"{', '.join(f'{a:.3f}' for a in g['v2g_III'])} ({STUDIES['v2g'][2]})"
             )
         elif study == "storage":
             i1 = int(np.argmin(np.abs(v - 1.0)))

@@ -104,7 +104,7 @@ def test_sensitivity_studies_tiny(tmp_path):
     np.testing.assert_array_equal(ben["v2g_III"], [0.0, 0.3, 0.6])
     assert ben["v2g_invest_mcny"].iloc[0] == 0 and np.all(np.diff(ben["v2g_invest_mcny"]) > 0)
     text = sensitivity.report(df, "tiny")
-    assert "V2G participation: LCC" in text and "EV price response 0.25, 1:" in text
+    assert "V2G participation cap 0, 0.3, 0.6: LCC" in text and "EV price response 0.25, 1:" in text
     assert sensitivity.write_figure(df, tmp_path / "s.png").stat().st_size > 0
     # a second pass starts each setting from its first-pass best: it can only improve
     one = sensitivity.run_studies(

@@ -128,17 +128,23 @@ def plan_kwargs(prob: Any, x: np.ndarray) -> dict[str, Any]:
     }
 
 
+def _with_shares(prob: Any, kw: dict[str, Any], smart: Any, v2g: Any) -> np.ndarray:
+    """``kw``'s plan with other smart and V2G shares: V2G within the caps, smart within 1 - V2G,
+    both kept monotone over the stages."""
+    v2 = np.minimum(np.asarray(v2g, dtype=float), np.asarray(prob.config.v2g_cap))
+    sm = np.minimum(np.asarray(smart, dtype=float), 1.0 - v2)
+    sm = np.minimum.accumulate(sm[::-1])[::-1]  # the cap 1 - v2 falls over the stages
+    return prob.encode(**{**kw, "v2g": v2.tolist(), "smart": sm.tolist()})
+
+
 def v2g_benefit(prob: Any, x: np.ndarray, shares: tuple[float, ...]) -> pd.DataFrame:
     """One fixed plan with its stage-III V2G share set to each of ``shares`` (smart share capped at
     1 - share): the LCC, its operating part (losses, curtailment, lost load, EV charging shed; the
     physical benefit of V2G) and the discounted V2G pile investment, M CNY."""
     kw = plan_kwargs(prob, x)
-    X = []
-    for s in shares:
-        v2 = [min(v, s) for v in kw["v2g"][:-1]] + [float(s)]
-        sm = [min(a, 1.0 - b) for a, b in zip(kw["smart"], v2, strict=True)]
-        sm = list(np.minimum.accumulate(np.asarray(sm)[::-1])[::-1])  # keep the shares monotone
-        X.append(prob.encode(**{**kw, "v2g": v2, "smart": sm}))
+    X = [
+        _with_shares(prob, kw, kw["smart"], [min(v, s) for v in kw["v2g"][:-1]] + [float(s)]) for s in shares
+    ]
     c = prob.compute(np.asarray(X))
     t = c["lcc_terms_cny"]
     oper = sum(t[k] for k in ("losses", "curtailment", "lost load", "EV charging shed")).sum(-1)
@@ -209,7 +215,19 @@ def run_studies(
                 own = [earlier[(study, value)]] if (study, value) in earlier else []
                 others = [b for k, b in earlier.items() if k != (study, value)]
                 # optimise keeps the last ``pop`` starts: the most specific ones go last
-                x, ok = optimise(prob, pop, n_gen, seed, [*others, x_a_in_d, x_d, *own, *prev])
+                starts = [*others, x_a_in_d, x_d, *own, *prev]
+                if study == "response":  # also the starts' shares scaled to the same followed share
+                    done = [(k[1], b) for k, b in earlier.items() if k[0] == study]
+                    done += list(zip(vals[study], prev, strict=False))
+                    starts += [
+                        _with_shares(
+                            prob, kw, np.asarray(kw["smart"]) * r / value, np.asarray(kw["v2g"]) * r / value
+                        )
+                        for r, b in done
+                        if value > 0 and r != value
+                        for kw in [plan_kwargs(prob, b)]
+                    ]
+                x, ok = optimise(prob, pop, n_gen, seed, starts)
                 bests[(study, value)] = x
                 prev.append(x)
                 row = {"study": study, "value": float(value), "feasible": ok, **describe(prob, x)}

@@ -26,8 +26,9 @@ Each setting is one GA run (000's algorithm) on scheme D with ``--pop`` x ``--ge
 ``--scenarios`` most probable of the 24 scenarios, repeated for ``--passes`` sweeps; scheme A is
 optimised first and again at the end from every D best (its plans have no storage, smart charging
 or V2G, so none of the three parameters changes its LCC) for the "D below A" column.
-**Continuation**: every run's first population holds scheme A's first optimum as a D plan (so D
-is never above it), the base-case D optimum, the study's earlier settings' bests of the pass and,
+**Continuation**: scheme A's first run starts from the plan that builds nothing
+(:func:`null_plan`); every run's first population holds A's first optimum as a D plan (so D is
+never above it), the base-case D optimum, the study's earlier settings' bests of the pass and,
 from the second pass on, every setting's best of the previous pass (each is a valid decision
 vector at every setting; the rest is uniform random from the seed). With ``lambda`` ascending the
 feasible sets are nested, so the V2G curve cannot rise: its *shape*, where it flattens, is the
@@ -128,6 +129,19 @@ def plan_kwargs(prob: Any, x: np.ndarray) -> dict[str, Any]:
     }
 
 
+def null_plan(prob: Any) -> np.ndarray:
+    """The plan that builds nothing: the existing network (first ladder rung) in every stage."""
+    S, z = prob.n_stages, [0.0] * prob.n_stages
+    return prob.encode(
+        lines=[0] * prob.line_idx.size,
+        transformer_kva=[float(prob.ladder_kva[0])] * S,
+        storage_bus=int(prob.storage_buses[0]),
+        storage_kw=z,
+        smart=z,
+        v2g=z,
+    )
+
+
 def _with_shares(prob: Any, kw: dict[str, Any], smart: Any, v2g: Any) -> np.ndarray:
     """``kw``'s plan with other smart and V2G shares: V2G within the caps, smart within 1 - V2G,
     both kept monotone over the stages."""
@@ -198,7 +212,7 @@ def run_studies(
 
     base = {**(base_config or {}), "case": case, "n_scenarios": int(n_scenarios)}
     pa = StagedPlanning("A", config=base)
-    xa, _ = optimise(pa, pop, n_gen, seed, [])
+    xa, _ = optimise(pa, pop, n_gen, seed, [null_plan(pa)])
     lcc_a = float(pa.compute(xa[None])["lcc_cny"][0]) / 1e6
     pd_ = StagedPlanning("D", config=base)
     x_a_in_d = pd_.encode(**plan_kwargs(pa, xa))  # A's optimum is a plan of D

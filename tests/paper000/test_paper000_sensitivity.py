@@ -57,6 +57,8 @@ def test_plan_kwargs_round_trip():
     kw = sensitivity.plan_kwargs(prob, x)
     assert kw["lines"] == PLAN["lines"] and kw["storage_bus"] == 18
     np.testing.assert_array_equal(prob.encode(**kw), x)
+    c = prob.compute(sensitivity.null_plan(prob)[None])  # builds nothing: no investment at all
+    assert np.all(c["invest_cny"] == 0) and np.all(c["plan"]["trafo_kva"] == prob.ladder_kva[0])
 
 
 def test_v2g_day_and_figures(tmp_path):

@@ -124,6 +124,9 @@ class Config000:
     n_scenarios: int = 24  # [G] 4 seasons x 3 weather x 2 day types; fewer: the most probable
     scenario_weights: tuple[float, ...] | None = None  # override of the scenario probabilities
     sweeps: int = 3  # Gauss-Seidel passes of the dispatcher
+    ev_price_response: float = 1.0  # [A] share of the EVs with smart or V2G chargers that follow the
+    # dispatch (price) signal; the rest charge on arrival, their piles still paid. 000 4.4.3 varies a
+    # "price elasticity" of EV users without a model: read as this responding share (1.0: all follow)
 
     def __post_init__(self) -> None:
         from grid.staging import StagingError
@@ -154,6 +157,8 @@ class Config000:
             from grid.staging import ladder_index
 
             ladder_index(self.transformer_ladder_kva, self.transformer_ladder_kva)
+        if not 0.0 <= self.ev_price_response <= 1.0:
+            raise StagingError(f"ev_price_response must lie in [0, 1], got {self.ev_price_response}")
         if self.storage_max_kw < 0 or self.storage_hours <= 0:
             raise ProblemConfigError("storage_max_kw must be >= 0 and storage_hours > 0")
 
@@ -406,7 +411,7 @@ class StagedPlanning(ChunkedEvaluation, Problem):
 
         cfg, net = self.config, self.net
         n, S = plan["smart"].shape
-        sm, v2 = plan["smart"], plan["v2g"]
+        sm, v2 = cfg.ev_price_response * plan["smart"], cfg.ev_price_response * plan["v2g"]
         if not v2g:
             sm, v2 = sm + v2, np.zeros_like(v2)
         lim, scale = self._lim, self.ev_scale
@@ -500,7 +505,8 @@ class StagedPlanning(ChunkedEvaluation, Problem):
         ``violation_nodes_evening`` buses outside the band at the stage-II evening peak (the
         worst scenario's hour of highest head load, 17-21 h); ``ev_satisfaction`` ``(n, S)``
         delivered over wanted EV energy; ``peak_kw`` ``(n, S)`` highest head power; ``vband`` (pu),
-        ``pf_failed``; ``vm_pu`` ``(n, S, W, 24, bus)``."""
+        ``pf_failed``; ``vm_pu`` and ``loss_kw`` per case; ``lcc_terms_cny`` the LCC's discounted
+        terms, each ``(n, S)``."""
         from grid.powerflow import solve
 
         cfg = self.config
@@ -515,7 +521,7 @@ class StagedPlanning(ChunkedEvaluation, Problem):
 
         loss = yearly(res.loss_kw * self.loss_price)
         curt, shed_ev, shed = yearly(op["curtailed_kw"]), yearly(op["ev_shed_kw"]), yearly(op["load_shed_kw"])
-        op_cost = loss + cfg.curtail_cny_per_kwh * curt + cfg.lost_load_cny_per_kwh * shed
+        op_cost = op_cost_0 = loss + cfg.curtail_cny_per_kwh * curt + cfg.lost_load_cny_per_kwh * shed
         op_cost = op_cost + cfg.ev_shed_cny_per_kwh * (shed_ev + 365.0 * (op["ev_unserved_kwh"] * w).sum(-1))
         # investment per stage (paid in its first year), capital cumulative for O&M
         built = plan["built"].astype(float)
@@ -566,6 +572,16 @@ class StagedPlanning(ChunkedEvaluation, Problem):
             "vm_pu": vm,
             "slack_p_kw": res.slack_p_kw,
             "plan": plan,
+            "loss_kw": res.loss_kw,
+            # the LCC's discounted terms per stage (n, S); they sum to lcc_cny
+            "lcc_terms_cny": {
+                "investment": invest * self.disc.first_year,
+                "O&M": cfg.om_share * capital * self.disc.years,
+                "losses": loss * self.disc.years,
+                "curtailment": cfg.curtail_cny_per_kwh * curt * self.disc.years,
+                "lost load": cfg.lost_load_cny_per_kwh * shed * self.disc.years,
+                "EV charging shed": (op_cost - op_cost_0) * self.disc.years,
+            },
         }
 
     def _evaluate_batch(self, X: NDArray[np.float64], out: dict[str, Any], *args: Any, **kwargs: Any) -> None:

@@ -2,7 +2,7 @@
 
 ::
 
-    python -m experiments.paper000.tables results/paper000 [--out tables.md]
+    python -m experiments.paper000.tables results/paper000 [--out tables.md] [--figures DIR]
 
 For every problem label (``A_33`` ... ``D_123``) and algorithm, the best feasible plan over the
 seeds (lowest LCC) is re-evaluated with :meth:`problems.staged_planning.StagedPlanning.compute`;
@@ -14,7 +14,11 @@ Rows (readings in the module docstring of ``problems/staged_planning.py``): LCC 
 investment (M CNY); stage-III curtailment rate; transformer heavy-load hours (>80 %), h/yr,
 averaged over the 10 years; voltage-violation nodes at the stage-II evening peak; EV charging
 satisfaction in stage III; the stage-III peak with V2G and with the V2G chargers used as smart
-chargers (000 section 4.2.3: 7.2 -> 6.0 MW).
+chargers (000 section 4.2.3: 7.2 -> 6.0 MW). Below each feeder's table, scheme D's stage-III summer
+day (:func:`v2g_day`, 000 4.2.3) and its stage investments (000 4.2.2); the findings add 000 4.3's
+violation nodes A -> D and D's storage against C's. ``--figures DIR`` writes, per feeder and
+algorithm, ``lcc_by_stage_*.png`` (the LCC's discounted terms per scheme and stage) and
+``peak_day_*.png`` (the stage-III summer day's head load with and without V2G).
 """
 
 from __future__ import annotations
@@ -38,6 +42,17 @@ PAPER_TABLE1 = {
 }
 #: 000's LCC reduction of D against A (section 4.2 and 4.3).
 PAPER_D_VS_A = {"33": 15.1, "123": 21.5}
+#: 000 section 4.2.3 (system 1, a stage-III summer day) and 4.2.2 (plan D's stage costs).
+PAPER_V2G_DAY = {
+    "peak without V2G (MW)": 7.2,
+    "peak with V2G (MW)": 6.0,
+    "transformer load rate without V2G (%)": 92.0,
+    "V2G head-load reduction 18-20 h (MW)": 1.2,
+    "peak-hour loss reduction (%)": 18.0,
+}
+PAPER_D_STAGE_COST = (82.5, 150.0, 180.2)
+#: 000 section 4.3 (system 2): stage-II violation nodes A -> D, and D's storage against C's.
+PAPER_123 = {"violation nodes A -> D": (23, 5), "storage D vs C (%)": -30.0}
 SCHEMES = ("A", "B", "C", "D")
 
 _PROBLEMS: dict[str, Any] = {}
@@ -101,6 +116,33 @@ def indicators(prob: Any, x: np.ndarray) -> dict[str, float]:
     }
 
 
+def v2g_day(prob: Any, x: np.ndarray) -> dict[str, Any]:
+    """000 section 4.2.3's figures for one plan: the stage-III summer day (of the problem's
+    scenarios, the summer one with the highest head peak without V2G; the most loaded day when none
+    is summer) with V2G and with the V2G chargers used as smart chargers. Head load is the slack's
+    active power; the load rate is that peak over the transformer rating; the reduction 18-20 h is
+    the mean head-load difference over the hours 18 and 19 ("from 6 p.m. to 8 p.m."); the loss
+    reduction is at the hour of the peak without V2G."""
+    c, no = prob.compute(x[None]), prob.compute(x[None], v2g=False)
+    head, head_no = c["slack_p_kw"][0, -1], no["slack_p_kw"][0, -1]  # (W, 24)
+    summer = [i for i, k in enumerate(prob.scenario_keys) if k[0] == "summer"] or list(range(head.shape[0]))
+    w = max(summer, key=lambda i: head_no[i].max())
+    h = int(head_no[w].argmax())
+    loss, loss_no = c["loss_kw"][0, -1, w], no["loss_kw"][0, -1, w]
+    rating = float(c["plan"]["trafo_kva"][0, -1])
+    return {
+        "scenario": " ".join(prob.scenario_keys[w]),
+        "head_kw": head[w],
+        "head_no_v2g_kw": head_no[w],
+        "rating_kva": rating,
+        "peak without V2G (MW)": head_no[w].max() / 1e3,
+        "peak with V2G (MW)": head[w].max() / 1e3,
+        "transformer load rate without V2G (%)": 100 * head_no[w].max() / rating,
+        "V2G head-load reduction 18-20 h (MW)": float((head_no[w, 18:20] - head[w, 18:20]).mean()) / 1e3,
+        "peak-hour loss reduction (%)": 100 * (1 - loss[h] / loss_no[h]) if loss_no[h] > 0 else float("nan"),
+    }
+
+
 def _markdown(df: pd.DataFrame) -> str:
     """A pipe table (no tabulate dependency): index first, values to two decimals."""
 
@@ -113,18 +155,17 @@ def _markdown(df: pd.DataFrame) -> str:
     return "\n".join([head, rule, *rows])
 
 
-def report(results_dir: Path) -> str:
+def report(results_dir: Path, figures: Path | None = None) -> str:
+    """The Markdown of a campaign (and, with ``figures``, the PNGs of :mod:`.figures` there)."""
     plans = best_plans(results_dir)
     algos = sorted({a for _, a in plans})
     parts = ["# Paper 000: table 1 from the campaign\n"]
     findings = []
+    written: list[Path] = []
     for feeder in ("33", "123"):
         for algo in algos:
-            cols = {
-                s: indicators(plans[(f"{s}_{feeder}", algo)][0], plans[(f"{s}_{feeder}", algo)][1])
-                for s in SCHEMES
-                if (f"{s}_{feeder}", algo) in plans
-            }
+            have = {s: plans[(f"{s}_{feeder}", algo)] for s in SCHEMES if (f"{s}_{feeder}", algo) in plans}
+            cols = {s: indicators(p[0], p[1]) for s, p in have.items()}
             if not cols:
                 continue
             df = pd.DataFrame(cols)
@@ -133,6 +174,18 @@ def report(results_dir: Path) -> str:
                     if s in df:
                         df[f"000 {s}"] = [PAPER_TABLE1.get(r, (np.nan,) * 4)[s_i] for r in df.index]
             parts.append(f"## IEEE {feeder}, {algo}\n\n" + _markdown(df) + "\n")
+            day = v2g_day(*have["D"][:2]) if "D" in have else None
+            if day is not None:
+                parts.append(_section_423(feeder, algo, have["D"][0], have["D"][1], day))
+            if figures is not None:
+                from experiments.paper000 import figures as figs
+
+                fig_dir, tag = Path(figures), f"{feeder}_{algo}"
+                plans_ = {s: p[:2] for s, p in have.items()}
+                title = f"IEEE {feeder}, {algo}"
+                written.append(figs.lcc_by_stage(plans_, fig_dir / f"lcc_by_stage_{tag}.png", title=title))
+                if day is not None:
+                    written.append(figs.peak_day(day, fig_dir / f"peak_day_{tag}.png", title=title + ", D"))
             lcc = [cols[s]["LCC (M CNY)"] for s in SCHEMES if s in cols]
             if len(lcc) == 4:
                 order = all(a > b for a, b in zip(lcc, lcc[1:], strict=False))
@@ -142,16 +195,60 @@ def report(results_dir: Path) -> str:
                     f"({', '.join(f'{v:.2f}' for v in lcc)} M CNY); D below A by {d_vs_a:.1f} % "
                     f"(000: {PAPER_D_VS_A[feeder]} %)"
                 )
+            findings += _findings_423_43(feeder, algo, have, cols)
     parts.append("## Findings\n\n" + "\n".join(findings) + "\n")
+    if written:
+        parts.append("Figures: " + ", ".join(f"`{p.name}`" for p in written) + "\n")
     return "\n".join(parts)
+
+
+def _section_423(feeder: str, algo: str, prob: Any, x: np.ndarray, day: dict[str, Any]) -> str:
+    """Scheme D's stage-III summer day (``day``: :func:`v2g_day`, 000 4.2.3) and its stage
+    investments (000 4.2.2)."""
+    rows = {k: (day[k], PAPER_V2G_DAY[k] if feeder == "33" else np.nan) for k in PAPER_V2G_DAY}
+    inv = prob.compute(x[None])["invest_cny"][0] / 1e6
+    for i, v in enumerate(inv):
+        rows[f"D stage-{'I' * (i + 1)} investment (M CNY)"] = (
+            v,
+            PAPER_D_STAGE_COST[i] if feeder == "33" and i < 3 else np.nan,
+        )
+    df = pd.DataFrame(rows, index=["ours", "000"]).T
+    return (
+        f"### IEEE {feeder}, {algo}: scheme D, stage III, {day['scenario']} (000 4.2.2-4.2.3)\n\n"
+        + _markdown(df)
+        + "\n"
+    )
+
+
+def _findings_423_43(
+    feeder: str, algo: str, have: dict[str, Any], cols: dict[str, dict[str, float]]
+) -> list[str]:
+    """000 4.3's system-2 statements (violation nodes A -> D, D's storage against C's), any feeder."""
+    out = []
+    if "A" in cols and "D" in cols:
+        a, d = (cols[s]["violation nodes, stage-II evening peak"] for s in "AD")
+        ref = " (000 IEEE 123: 23 -> 5)" if feeder == "123" else " (000 IEEE 33: 9 -> 2)"
+        out.append(f"- IEEE {feeder}, {algo}: stage-II evening violation nodes A -> D: {a} -> {d}{ref}")
+    if "C" in have and "D" in have:
+        kwh = [
+            float(p.plans(x[None])["storage_kw"][0].max()) * p.config.storage_hours
+            for p, x, _ in (have["C"], have["D"])
+        ]
+        rel = f"{100 * (kwh[1] / kwh[0] - 1):+.0f} %" if kwh[0] > 0 else "C has none"
+        out.append(
+            f"- IEEE {feeder}, {algo}: storage D vs C: {kwh[1]:.0f} vs {kwh[0]:.0f} kWh ({rel}; "
+            f"000 IEEE 123: {PAPER_123['storage D vs C (%)']:.0f} %)"
+        )
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("results", type=Path)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--figures", type=Path, default=None, help="write the PNG figures into this folder")
     args = ap.parse_args(argv)
-    text = report(args.results)
+    text = report(args.results, args.figures)
     print(text)
     if args.out:
         args.out.write_text(text)

@@ -36,7 +36,13 @@ def test_table1_from_campaign(tmp_path):
     out = _tiny_campaign(tmp_path)
     plans = tables.best_plans(out)
     assert sorted(plans) == [(f"{s}_33", "ga") for s in "ABCD"]
-    md = tables.report(out)
+    md = tables.report(out, tmp_path / "figs")
+    assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == [
+        "lcc_by_stage_33_ga.png",
+        "peak_day_33_ga.png",
+    ]
+    assert "(000 4.2.2-4.2.3)" in md and "| peak without V2G (MW) |" in md and "| 7.2 |" in md
+    assert "stage-II evening violation nodes A -> D" in md
     prob, x, _ = plans[("D_33", "ga")]
     lcc = prob.compute(x[None])["lcc_cny"][0] / 1e6
     line = next(ln for ln in md.splitlines() if ln.startswith("| LCC (M CNY)"))

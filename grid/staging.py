@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit, prange
 from numpy.typing import ArrayLike, NDArray
 
 from .network import Network
@@ -46,6 +47,10 @@ __all__ = [
     "downstream_matrix",
     "lindistflow_vm",
     "curtail_fraction",
+    "no_load_vm",
+    "lindistflow_drop",
+    "StageOperation",
+    "operate_rules",
 ]
 
 
@@ -127,6 +132,33 @@ def downstream_matrix(net: Network) -> NDArray[np.float64]:
     return D
 
 
+def no_load_vm(net: Network) -> NDArray[np.float64]:
+    """No-load voltage magnitudes (pu): the slack's, divided by the taps on the path to each bus."""
+    vnl = np.empty(net.n_bus)
+    vnl[0] = net.slack_vm_pu
+    for k in range(1, net.n_bus):
+        vnl[k] = vnl[net.parent[k]] / net.tap[k - 1]
+    return vnl
+
+
+def lindistflow_drop(
+    net: Network,
+    D: NDArray[np.float64],
+    p_kw: NDArray[np.float64],
+    q_kvar: NDArray[np.float64],
+    r_ohm: NDArray[np.float64],
+    x_ohm: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """Linearised DistFlow voltage drop (pu) below the no-load voltage, ``no_load_vm - V``: linear
+    in the demand, so the drop of a demand *pattern* is the sensitivity of every bus's voltage to
+    that pattern's size (arguments as :func:`lindistflow_vm`)."""
+    vnl = no_load_vm(net)
+    zb = net.z_base_ohm
+    P = p_kw @ D.T / 1000.0
+    Q = q_kvar @ D.T / 1000.0
+    return ((r_ohm / zb * P + x_ohm / zb * Q) / vnl[1:]) @ D
+
+
 def lindistflow_vm(
     net: Network,
     D: NDArray[np.float64],
@@ -142,15 +174,7 @@ def lindistflow_vm(
     ``p_kw``/``q_kvar`` ``(..., n_bus)``, ``r_ohm``/``x_ohm`` ``(..., n_branch)`` broadcasting with
     them. Used to size curtailment; the BFS gives the voltages that are reported.
     """
-    vnl = np.empty(net.n_bus)
-    vnl[0] = net.slack_vm_pu
-    for k in range(1, net.n_bus):
-        vnl[k] = vnl[net.parent[k]] / net.tap[k - 1]
-    zb = net.z_base_ohm
-    P = p_kw @ D.T / 1000.0
-    Q = q_kvar @ D.T / 1000.0
-    drop = (r_ohm / zb * P + x_ohm / zb * Q) / vnl[1:]
-    return vnl - drop @ D
+    return no_load_vm(net) - lindistflow_drop(net, D, p_kw, q_kvar, r_ohm, x_ohm)
 
 
 def curtail_fraction(
@@ -175,3 +199,170 @@ def curtail_fraction(
         need = np.where(rise_pu > 1e-12, (vm_pu - v_max_pu) / rise_pu, np.where(vm_pu > v_max_pu, 1.0, 0.0))
     f_v = need.max(axis=-1)
     return np.clip(np.maximum(f_rev, f_v), 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class StageOperation:
+    """Result of :func:`operate_rules`: the bus demand after curtailment and shedding, ``p_kw`` and
+    ``q_kvar`` ``(n, S, W, T, n_bus)``, and per case ``(n, S, W, T)``: ``curtail_frac`` (share of
+    the PV output curtailed), ``ev_shed_kw`` and ``load_shed_kw``."""
+
+    p_kw: NDArray[np.float64]
+    q_kvar: NDArray[np.float64]
+    curtail_frac: NDArray[np.float64]
+    ev_shed_kw: NDArray[np.float64]
+    load_shed_kw: NDArray[np.float64]
+
+
+@njit(cache=True, parallel=True)
+def _rules_kernel(
+    a, b, qh, ev, bat, site, ev_idx, p_nom, q_nom, pv_bus, vnl, U, trafo, v_max, k_inv,
+    p_out, q_out, frac_out, evs_out, lds_out,
+):  # pragma: no cover - compiled
+    """Steps 3-4 of 000's lower level for every case; parallel over (candidate, stage) pairs."""
+    n, S, W, T, k = ev.shape
+    nb = p_nom.shape[0]
+    p_tot = 0.0
+    pv_tot = 0.0
+    for j in range(nb):
+        p_tot += p_nom[j]
+        pv_tot += pv_bus[j]
+    for c in prange(n * S):
+        i = c // S
+        s = c % S
+        st = site[i]
+        cap = trafo[i, s]
+        for w in range(W):
+            for t in range(T):
+                A = a[s, w, t]
+                B = b[s, w, t]
+                pb = bat[i, s, w, t]
+                e_sum = 0.0
+                e_pos = 0.0
+                for j in range(k):
+                    e_sum += ev[i, s, w, t, j]
+                    e_pos += max(ev[i, s, w, t, j], 0.0)
+                pv = B * pv_tot
+                head = A * p_tot + e_sum + pb - pv  # feeder-head demand before curtailment
+                # reverse power within k_inv S_trans (000 3.2.2)
+                f = (-head - k_inv * cap) / pv if pv > 0.0 else 0.0
+                # linearised voltages within v_max (000 3.2.3): V = V_nl - sum_m size_m U_m
+                for j in range(nb):
+                    rise = B * U[i, s, 1, j]
+                    vm = vnl[j] - A * U[i, s, 0, j] + rise - pb * U[i, s, 2 + k, j]
+                    for m in range(k):
+                        vm -= ev[i, s, w, t, m] * U[i, s, 2 + m, j]
+                    if rise > 1e-12:
+                        need = (vm - v_max) / rise
+                    else:
+                        need = 1.0 if vm > v_max else 0.0
+                    if need > f:
+                        f = need
+                f = min(max(f, 0.0), 1.0)
+                # lost load: head apparent power beyond the rating, EV charging shed first
+                q_head = qh[s, w, t]
+                p_cap = np.sqrt(max(cap * cap - q_head * q_head, 0.0))
+                excess = max(head + pv * f - p_cap, 0.0)
+                e_shed = min(excess, e_pos)
+                l_shed = min(excess - e_shed, A * p_tot)
+                f_ev = e_shed / e_pos if e_pos > 0.0 else 0.0
+                f_ld = l_shed / (A * p_tot) if A * p_tot > 0.0 else 0.0
+                keep = 1.0 - f_ld
+                for j in range(nb):
+                    p_out[i, s, w, t, j] = A * p_nom[j] * keep - B * pv_bus[j] * (1.0 - f)
+                    q_out[i, s, w, t, j] = A * q_nom[j] * keep
+                for m in range(k):
+                    e = ev[i, s, w, t, m]
+                    p_out[i, s, w, t, ev_idx[m]] += e - max(e, 0.0) * f_ev
+                p_out[i, s, w, t, st] += pb
+                frac_out[i, s, w, t] = f
+                evs_out[i, s, w, t] = e_shed
+                lds_out[i, s, w, t] = l_shed
+
+
+def operate_rules(
+    load_scale: NDArray[np.float64],
+    pv_scale: NDArray[np.float64],
+    p_nom_kw: NDArray[np.float64],
+    q_nom_kvar: NDArray[np.float64],
+    pv_pattern: NDArray[np.float64],
+    ev_kw: NDArray[np.float64],
+    ev_idx: NDArray[np.int64],
+    battery_kw: NDArray[np.float64],
+    site: NDArray[np.int64],
+    sensitivity: NDArray[np.float64],
+    no_load_pu: NDArray[np.float64],
+    trafo_kva: NDArray[np.float64],
+    *,
+    v_max_pu: float,
+    k_inv: float,
+) -> StageOperation:
+    """000's operating rules after the dispatch, for every case in one pass (steps 3-4 of
+    :mod:`problems.staged_planning`): PV curtailment by the rule of :func:`curtail_fraction`, lost
+    load beyond the transformer's rating (EV charging first), and the bus demand of the power flow.
+
+    Demand of case ``(i, s, w, t)`` at bus ``j``: ``load_scale[s, w, t] * p_nom_kw[j]`` (reactive
+    alike), PV ``pv_scale[s, w, t] * pv_pattern[j]``, EV stations ``ev_kw[i, s, w, t, m]`` at
+    ``ev_idx[m]``, the battery ``battery_kw[i, s, w, t]`` at ``site[i]``. LinDistFlow is linear, so
+    every voltage is ``no_load_pu - sum_m size_m sensitivity[i, s, m]`` with the rows of
+    ``sensitivity`` ``(n, S, 3 + k, n_bus)`` the :func:`lindistflow_drop` of (load p and q), PV
+    (sign: a generation, so ``-pv_pattern``; the row is the rise per unit), station m, the site:
+    the same numbers as :func:`lindistflow_vm` on the assembled demand, at O(n_bus) per case.
+    """
+    ev = np.ascontiguousarray(ev_kw, dtype=np.float64)
+    n, S, W, T, k = ev.shape
+    U = np.ascontiguousarray(sensitivity, dtype=np.float64)
+    nb = U.shape[-1]
+    if U.shape != (n, S, 3 + k, nb) or battery_kw.shape != (n, S, W, T) or load_scale.shape != (S, W, T):
+        raise StagingError(
+            f"operate_rules: shapes do not agree (ev {ev.shape}, battery {battery_kw.shape}, "
+            f"sensitivity {U.shape}, load_scale {load_scale.shape})"
+        )
+    p = np.empty((n, S, W, T, nb))
+    q = np.empty_like(p)
+    frac, evs, lds = np.empty((n, S, W, T)), np.empty((n, S, W, T)), np.empty((n, S, W, T))
+    qh = np.ascontiguousarray(load_scale * q_nom_kvar.sum())
+    _rules_kernel(
+        np.ascontiguousarray(load_scale, dtype=np.float64),
+        np.ascontiguousarray(pv_scale, dtype=np.float64),
+        qh,
+        ev,
+        np.ascontiguousarray(battery_kw, dtype=np.float64),
+        np.ascontiguousarray(site, dtype=np.int64),
+        np.ascontiguousarray(ev_idx, dtype=np.int64),
+        np.ascontiguousarray(p_nom_kw, dtype=np.float64),
+        np.ascontiguousarray(q_nom_kvar, dtype=np.float64),
+        np.ascontiguousarray(pv_pattern, dtype=np.float64),
+        np.ascontiguousarray(no_load_pu, dtype=np.float64),
+        U,
+        np.ascontiguousarray(np.broadcast_to(trafo_kva, (n, S)), dtype=np.float64),
+        float(v_max_pu),
+        float(k_inv),
+        p, q, frac, evs, lds,
+    )
+    return StageOperation(p_kw=p, q_kvar=q, curtail_frac=frac, ev_shed_kw=evs, load_shed_kw=lds)
+
+
+@njit(cache=True, parallel=True)
+def _vm_range_kernel(v, lo, hi):  # pragma: no cover - compiled
+    for i in prange(v.shape[0]):
+        mn = np.inf
+        mx = -np.inf
+        bad = False
+        for j in range(v.shape[1]):
+            m2 = v[i, j].real ** 2 + v[i, j].imag ** 2
+            if not m2 == m2:
+                bad = True
+            mn = min(mn, m2)
+            mx = max(mx, m2)
+        lo[i] = np.nan if bad else np.sqrt(mn)
+        hi[i] = np.nan if bad else np.sqrt(mx)
+
+
+def vm_range(v_pu: NDArray[np.complex128]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Lowest and highest voltage magnitude of each row of ``v_pu`` ``(n, ...)`` (``nan`` where a
+    row holds a ``nan``: a power flow that failed), without the ``(n, ...)`` array of magnitudes."""
+    v = np.ascontiguousarray(v_pu).reshape(v_pu.shape[0], -1)
+    lo, hi = np.empty(v.shape[0]), np.empty(v.shape[0])
+    _vm_range_kernel(v, lo, hi)
+    return lo, hi

@@ -191,17 +191,25 @@ class StagedPlanning(ChunkedEvaluation, Problem):
         000's planning scheme (a mask of the decision vector, module docstring).
     config : Config000 or mapping, optional
     tol : float
-        Power-flow tolerance.
+        Power-flow tolerance (pu on max |dV| between sweeps). 1e-5 rather than 1e-6: 4.0 instead
+        of 4.7 (ieee33) / 5.0 (ieee123) sweeps per case, LCC within 6.4e-7 relative and the band
+        violation within 1.6e-7 pu of 1e-6 on a random population, far below the dispatcher's own
+        gap (3 sweeps: 6e-5 of the LCC from 8 sweeps) and LinDistFlow's (6e-3 pu).
     memory_budget_gib : float, optional
     """
 
-    bytes_per_bus_case = 220.0
+    bytes_per_bus_case = 70.0  # tracemalloc peak of an evaluation: 67 B on ieee33 and ieee123
+    #: Most bus-cases per batched call, below the memory budget's own limit: arrays of up to ~32 MB
+    #: (complex voltages) are reused by the allocator, larger ones are fresh pages each call. One
+    #: thread, a population of 100 (CPU seconds, noisy machine): ieee123 6.4 / 5.1 / 3.1 / 3.8 in
+    #: chunks of 100 / 20 / 10 / 2 candidates, ieee33 1.6 / 1.25 / 1.24 / 1.56 in 50 / 20 / 10 / 5.
+    chunk_bus_cases = 2**21
 
     def __init__(
         self,
         scheme: str = "D",
         config: Config000 | dict[str, Any] | None = None,
-        tol: float = 1e-6,
+        tol: float = 1e-5,
         memory_budget_gib: float | None = None,
     ) -> None:
         from grid import cases, staging, tariffs
@@ -256,9 +264,11 @@ class StagedPlanning(ChunkedEvaluation, Problem):
                 raise ProblemConfigError(f"pv_buses {cfg.pv_buses} not all in {net.name!r}")
             pv_bus = np.zeros(net.n_bus)
             pv_bus[net.index_of(list(cfg.pv_buses))] = 1.0 / len(cfg.pv_buses)
-        self._pv = (
-            (np.asarray(cfg.pv_share) * peak_kw)[:, None, None, None] * pv_pu[None, :, :, None] * pv_bus
-        )
+        self._pv_bus = pv_bus
+        self._load_scale = g[..., 0] * load_pu[None]  # (S, W, 24): p_load = this x net.p_kw
+        self._pv_scale = (np.asarray(cfg.pv_share) * peak_kw)[:, None, None] * pv_pu[None]  # x pv_bus
+        self._pv = self._pv_scale[..., None] * pv_bus
+        self._head_base = (self._p_load - self._pv).sum(-1)  # (S, W, 24) feeder-head load minus PV
         # --- EVs
         ev_buses = cfg.ev_buses or (
             (5, 22, 29) if is33 else tuple(int(b) for b in net.bus[np.argsort(-net.p_kw)[:6]])
@@ -285,6 +295,7 @@ class StagedPlanning(ChunkedEvaluation, Problem):
                 raise ProblemConfigError("loss_price_cny_per_kwh must give 24 hourly prices")
         self.disc = staging.stage_discount(cfg.stage_years, cfg.discount_rate)
         self.D = staging.downstream_matrix(net)
+        self._vnl = staging.no_load_vm(net)
         self.n_ev_stage = n_evs * self.ev_scale
         # --- variables
         K, L = self.line_idx.size, self.ladder_kva.size
@@ -398,6 +409,11 @@ class StagedPlanning(ChunkedEvaluation, Problem):
     def cases_per_candidate(self) -> int:
         return int(self.n_stages * self.weight.size * 24)
 
+    def chunk_size(self) -> int:
+        """Candidates per batched call: the memory budget's, capped at :attr:`chunk_bus_cases`."""
+        cap = max(1, self.chunk_bus_cases // (self.cases_per_candidate() * self.net.n_bus))
+        return min(super().chunk_size(), cap)
+
     def operate(self, plan: dict[str, NDArray[Any]], v2g: bool = True) -> dict[str, NDArray[Any]]:
         """The lower level (steps 1-4 of the module docstring): bus injections of every case and
         the operating quantities that precede the power flow. ``v2g=False`` runs the plan with its
@@ -412,8 +428,7 @@ class StagedPlanning(ChunkedEvaluation, Problem):
         lim, scale = self._lim, self.ev_scale
         # EV loads at the EV buses: the uncoordinated share charges on arrival (n, S, st, 24)
         unc = (1.0 - sm - v2)[..., None, None] * scale[None, :, None, None] * self._unc[None, None]
-        base = self._p_load - self._pv  # (S, W, 24, bus)
-        head0 = base.sum(-1)[None] + unc.sum(2)[:, :, None, :]  # (n, S, W, 24)
+        head0 = self._head_base[None] + unc.sum(2)[:, :, None, :]  # (n, S, W, 24)
         # devices: smart stations (no discharge), V2G stations, the battery: one flatten call
         k = len(self.ev_idx)
         f_sm = (sm * scale)[..., None, None]  # (n, S, 1, 1)
@@ -437,71 +452,78 @@ class StagedPlanning(ChunkedEvaluation, Problem):
             ),
             kind="ev_station",  # mixed: EV stations and a battery
         ).expand_dims(2)  # (n, S, 1, devices) against head0's (n, S, W)
-        sched = storage.flatten(head0, dev, sweeps=cfg.sweeps)
-        pnet = sched.p_net_kw  # (n, S, W, dev, 24)
+        sched = storage.flatten(head0, dev, sweeps=cfg.sweeps, parallel=True)
+        pnet = sched.p_ch_kw - sched.p_dis_kw  # (n, S, W, dev, 24)
         ev_kw = unc[:, :, None] + pnet[:, :, :, :k] + pnet[:, :, :, k : 2 * k]  # (n, S, W, st, 24)
         ev_kw = np.swapaxes(ev_kw, -1, -2)  # (n, S, W, 24, st)
-        p = np.broadcast_to(self._p_load, (n, *self._p_load.shape)).copy()
-        p[..., self.ev_idx] += ev_kw
         bat = pnet[:, :, :, 2 * k]  # (n, S, W, 24)
-        onehot = np.zeros((n, net.n_bus))
-        onehot[np.arange(n), plan["site"]] = 1.0
-        p += bat[..., None] * onehot[:, None, None, None, :]
         # per-candidate, per-stage impedances: a reinforced line has a parallel circuit (r, x halved)
         half = np.ones((n, S, net.n_branch))
         half[..., self.line_idx] = np.where(plan["built"], 0.5, 1.0)
-        r = net.r_ohm * half[:, :, None, None, :]
-        x = net.x_ohm * half[:, :, None, None, :]
-        # PV curtailment (000 3.2.2-3.2.3): reverse power and linearised overvoltage
-        pv = self._pv[None]
-        vm0 = staging.lindistflow_vm(net, self.D, p - pv, self._q_load, r, x)
-        rise = vm0 - staging.lindistflow_vm(net, self.D, p, self._q_load, r, x)
-        trafo = plan["trafo_kva"][:, :, None, None]  # (n, S, 1, 1)
-        frac = staging.curtail_fraction(
-            vm0,
-            rise,
-            (p - pv).sum(-1),
-            np.broadcast_to(pv.sum(-1), p.shape[:-1]),
+        # PV curtailment (000 3.2.2-3.2.3) and lost load (step 4) in one pass over the cases, with
+        # LinDistFlow's voltage sensitivities to each demand pattern of a (candidate, stage)
+        op = staging.operate_rules(
+            self._load_scale,
+            self._pv_scale,
+            net.p_kw,
+            net.q_kvar,
+            self._pv_bus,
+            ev_kw,
+            self.ev_idx,
+            bat,
+            plan["site"],
+            self.sensitivity(plan["site"], half),
+            self._vnl,
+            plan["trafo_kva"],
             v_max_pu=cfg.v_max_pu,
-            reverse_limit_kw=cfg.k_inv * trafo,
+            k_inv=cfg.k_inv,
         )
-        pv_used = pv * (1.0 - frac)[..., None]
-        # lost load (step 4): head apparent power beyond the rating, EV charging shed first
-        q_head = self._q_load.sum(-1)[None]
-        p_cap = np.sqrt(np.maximum(trafo**2 - q_head**2, 0.0))
-        excess = np.maximum((p - pv_used).sum(-1) - p_cap, 0.0)  # (n, S, W, 24)
-        ev_pos = np.maximum(ev_kw, 0.0)
-        ev_tot = ev_pos.sum(-1)
-        ev_shed = np.minimum(excess, ev_tot)
-        load_shed = np.minimum(excess - ev_shed, self._p_load.sum(-1)[None])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            f_ev = np.where(ev_tot > 0, ev_shed / ev_tot, 0.0)
-            f_ld = load_shed / self._p_load.sum(-1)[None]
-        p[..., self.ev_idx] -= ev_pos * f_ev[..., None]
-        p -= self._p_load[None] * f_ld[..., None]
-        q = self._q_load[None] * (1.0 - f_ld[..., None])
+        pv_kw = np.broadcast_to(self._pv_scale * self._pv_bus.sum(), op.curtail_frac.shape)
         return {
-            "p_kw": p - pv_used,
-            "q_kvar": q,
-            "r_ohm": r,
-            "x_ohm": x,
-            "curtailed_kw": pv.sum(-1) * frac,
-            "pv_kw": np.broadcast_to(pv.sum(-1), frac.shape),
-            "ev_shed_kw": ev_shed,
-            "load_shed_kw": load_shed,
+            "p_kw": op.p_kw,
+            "q_kvar": op.q_kvar,
+            "r_ohm": net.r_ohm * half[:, :, None, None, :],
+            "x_ohm": net.x_ohm * half[:, :, None, None, :],
+            "curtailed_kw": pv_kw * op.curtail_frac,
+            "pv_kw": pv_kw,
+            "ev_shed_kw": op.ev_shed_kw,
+            "load_shed_kw": op.load_shed_kw,
             "ev_unserved_kwh": sched.unserved_kwh[:, :, :, : 2 * k].sum(axis=(-1, -2)),
             "ev_kw": ev_kw,
         }
 
-    def compute(self, X: NDArray[np.float64], v2g: bool = True) -> dict[str, NDArray[Any]]:
+    def sensitivity(self, site: NDArray[np.int64], half: NDArray[np.float64]) -> NDArray[np.float64]:
+        """LinDistFlow voltage drops ``(n, S, 3 + k, bus)`` per unit of each demand pattern of
+        :func:`grid.staging.operate_rules` (load, PV, EV station m, the battery at ``site``), under
+        each candidate's per-stage impedances ``net.{r,x}_ohm * half`` (``half`` ``(n, S, branch)``)."""
+        from grid.staging import lindistflow_drop
+
+        net = self.net
+        r, x = net.r_ohm * half, net.x_ohm * half
+        k = self.ev_idx.size
+        P = np.zeros((2 + k, net.n_bus))
+        Q = np.zeros_like(P)
+        P[0], Q[0], P[1] = net.p_kw, net.q_kvar, self._pv_bus
+        P[2 + np.arange(k), self.ev_idx] = 1.0
+        fixed = lindistflow_drop(net, self.D, P, Q, r[:, :, None], x[:, :, None])
+        one = np.zeros((site.size, 1, net.n_bus))
+        one[np.arange(site.size), 0, site] = 1.0
+        at_site = lindistflow_drop(net, self.D, one, 0.0 * one, r, x)
+        return np.concatenate([fixed, at_site[:, :, None]], axis=2)
+
+    def compute(
+        self, X: NDArray[np.float64], v2g: bool = True, detail: bool = True
+    ) -> dict[str, NDArray[Any]]:
         """Every reported quantity of a population, 000's table 1 (arrays ``(n,)`` unless noted):
         ``lcc_cny``; ``invest_cny`` ``(n, S)`` per stage; ``curtail_rate`` ``(n, S)`` curtailed over
         available PV energy; ``heavy_load_h`` ``(n, S)`` hours a year above 80 % transformer loading;
         ``violation_nodes_evening`` buses outside the band at the stage-II evening peak (the
         worst scenario's hour of highest head load, 17-21 h); ``ev_satisfaction`` ``(n, S)``
         delivered over wanted EV energy; ``peak_kw`` ``(n, S)`` highest head power; ``vband`` (pu),
-        ``pf_failed``; ``vm_pu`` ``(n, S, W, 24, bus)``."""
+        ``pf_failed``; ``vm_pu`` ``(n, S, W, 24, bus)`` (only with ``detail``: the evaluation
+        leaves it out)."""
         from grid.powerflow import solve
+        from grid.staging import vm_range
 
         cfg = self.config
         plan = self.plans(X)
@@ -536,16 +558,15 @@ class StagedPlanning(ChunkedEvaluation, Problem):
         # row-wise sums, not BLAS products: a chunk must give the bits of one call
         yearly_cost = cfg.om_share * capital + op_cost
         lcc = (invest * self.disc.first_year).sum(-1) + (yearly_cost * self.disc.years).sum(-1)
-        vm = res.vm_pu
-        flat = vm.reshape(n, -1)
-        vband = np.maximum(cfg.v_min_pu - flat.min(1), flat.max(1) - cfg.v_max_pu)
+        v_lo, v_hi = vm_range(res.v_pu)
+        vband = np.maximum(cfg.v_min_pu - v_lo, v_hi - cfg.v_max_pu)
         s_head = np.hypot(res.slack_p_kw, res.slack_q_kvar)  # (n, S, W, 24)
         heavy = 365.0 * ((s_head > 0.8 * tk[:, :, None, None]).sum(-1) * w).sum(-1)
         # stage II evening peak: worst scenario, its highest-head hour within 17-21 h
         s2 = min(1, S - 1)
         eve = res.slack_p_kw[:, s2, :, 17:22]
         wi, hi = np.unravel_index(eve.reshape(n, -1).argmax(1), eve.shape[1:])
-        v_eve = vm[np.arange(n), s2, wi, 17 + hi]
+        v_eve = np.abs(res.v_pu[np.arange(n), s2, wi, 17 + hi])
         nodes = ((v_eve < cfg.v_min_pu) | (v_eve > cfg.v_max_pu)).sum(-1)
         want = self.ev_need_kwh[None] * 365.0
         sat = 1.0 - (shed_ev + 365.0 * (op["ev_unserved_kwh"] * w).sum(-1)) / np.maximum(want, 1e-9)
@@ -563,13 +584,13 @@ class StagedPlanning(ChunkedEvaluation, Problem):
             "lost_load_kwh_yr": shed,
             "vband": vband,
             "pf_failed": 1.0 - conv.mean(1),
-            "vm_pu": vm,
             "slack_p_kw": res.slack_p_kw,
             "plan": plan,
+            **({"vm_pu": res.vm_pu} if detail else {}),
         }
 
     def _evaluate_batch(self, X: NDArray[np.float64], out: dict[str, Any], *args: Any, **kwargs: Any) -> None:
-        c = self.compute(X)
+        c = self.compute(X, detail=False)
         failed = c["pf_failed"] > 0
         out["F"] = penalise_failed(c["lcc_cny"][:, None], failed)
         G = np.column_stack([c["vband"] - self.config.v_tol_pu, c["pf_failed"]])

@@ -490,6 +490,7 @@ class StagedPlanning(ChunkedEvaluation, Problem):
             "load_shed_kw": op.load_shed_kw,
             "ev_unserved_kwh": sched.unserved_kwh[:, :, :, : 2 * k].sum(axis=(-1, -2)),
             "ev_kw": ev_kw,
+            "battery_kw": bat,
         }
 
     def sensitivity(self, site: NDArray[np.int64], half: NDArray[np.float64]) -> NDArray[np.float64]:

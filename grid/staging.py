@@ -214,12 +214,74 @@ class StageOperation:
     load_shed_kw: NDArray[np.float64]
 
 
+@njit(cache=True)
+def _path_to(j, parent, mark):  # pragma: no cover - compiled
+    """``mark[l]``: bus ``l`` lies on the path from the slack to bus ``j`` (the slack excluded)."""
+    for m in range(mark.shape[0]):
+        mark[m] = False
+    while j > 0:
+        mark[j] = True
+        j = parent[j]
+
+
+@njit(cache=True)
+def _common(rp, parent, mark, out):  # pragma: no cover - compiled
+    """``out[l] = rp[lca(l, j)]`` for the bus ``j`` whose path is ``mark``: the voltage change at
+    every bus per kW injected at ``j`` (LinDistFlow, resistances only); parents precede children."""
+    out[0] = 0.0
+    for m in range(1, out.shape[0]):
+        out[m] = rp[m] if mark[m] else out[parent[m]]
+
+
+@njit(cache=True)
+def _greedy_curtail(vm, pv, rp, parent, v_max, cut, mark, a):  # pragma: no cover - compiled
+    """Sensitivity rule: while a bus is above ``v_max``, curtail the PV unit with the largest
+    voltage sensitivity at the worst bus (``rp`` of the common path; a tie goes to the deeper
+    unit) just enough to bring that bus to the limit or the unit to zero; ``vm`` is updated.
+    Where no unit can lower the worst bus, everything is curtailed (as the uniform rule). Returns
+    the curtailed total. For one violated bus this is the LP optimum (a fractional knapsack)."""
+    nb = vm.shape[0]
+    total = 0.0
+    for _ in range(4 * nb):  # each pass fixes a bus or empties a unit
+        iw = -1
+        worst = 1e-12
+        for m in range(nb):
+            if vm[m] - v_max > worst:
+                worst = vm[m] - v_max
+                iw = m
+        if iw < 0:
+            break
+        _path_to(iw, parent, mark)
+        _common(rp, parent, mark, a)
+        best = -1
+        best_a = 0.0
+        best_r = -1.0
+        for m in range(1, nb):
+            better = a[m] > best_a or (a[m] == best_a and rp[m] > best_r)
+            if better and a[m] > 0.0 and pv[m] - cut[m] > 1e-12:
+                best, best_a, best_r = m, a[m], rp[m]
+        if best < 0:
+            for m in range(nb):
+                total += pv[m] - cut[m]
+                cut[m] = pv[m]
+            break
+        dc = min(pv[best] - cut[best], worst / best_a)
+        cut[best] += dc
+        total += dc
+        _path_to(best, parent, mark)
+        _common(rp, parent, mark, a)
+        for m in range(nb):
+            vm[m] -= dc * a[m]
+    return total
+
+
 @njit(cache=True, parallel=True)
 def _rules_kernel(
-    a, b, qh, ev, bat, site, ev_idx, p_nom, q_nom, pv_bus, vnl, U, trafo, v_max, k_inv,
+    a, b, qh, ev, bat, site, ev_idx, p_nom, q_nom, pv_bus, vnl, U, trafo, v_max, k_inv, parent, w_r, rule,
     p_out, q_out, frac_out, evs_out, lds_out,
 ):  # pragma: no cover - compiled
-    """Steps 3-4 of 000's lower level for every case; parallel over (candidate, stage) pairs."""
+    """Steps 3-4 of 000's lower level for every case; parallel over (candidate, stage) pairs.
+    ``rule`` 0: one uniform share of every PV unit; 1: the sensitivity rule (:func:`_greedy_curtail`)."""
     n, S, W, T, k = ev.shape
     nb = p_nom.shape[0]
     p_tot = 0.0
@@ -232,6 +294,14 @@ def _rules_kernel(
         s = c % S
         st = site[i]
         cap = trafo[i, s]
+        vmv = np.empty(nb)
+        pvb = np.empty(nb)
+        cut = np.empty(nb)
+        rp = np.zeros(nb)
+        mark = np.zeros(nb, dtype=np.bool_)
+        scratch = np.empty(nb)
+        for j in range(1, nb):  # resistance of the path to j, weighted as LinDistFlow's drops
+            rp[j] = rp[parent[j]] + w_r[i, s, j - 1]
         for w in range(W):
             for t in range(T):
                 A = a[s, w, t]
@@ -247,18 +317,37 @@ def _rules_kernel(
                 # reverse power within k_inv S_trans (000 3.2.2)
                 f = (-head - k_inv * cap) / pv if pv > 0.0 else 0.0
                 # linearised voltages within v_max (000 3.2.3): V = V_nl - sum_m size_m U_m
+                over = False
                 for j in range(nb):
                     rise = B * U[i, s, 1, j]
                     vm = vnl[j] - A * U[i, s, 0, j] + rise - pb * U[i, s, 2 + k, j]
                     for m in range(k):
                         vm -= ev[i, s, w, t, m] * U[i, s, 2 + m, j]
-                    if rise > 1e-12:
-                        need = (vm - v_max) / rise
-                    else:
-                        need = 1.0 if vm > v_max else 0.0
-                    if need > f:
-                        f = need
-                f = min(max(f, 0.0), 1.0)
+                    vmv[j] = vm
+                    pvb[j] = B * pv_bus[j]
+                    over = over or vm > v_max
+                    if rule == 0:
+                        if rise > 1e-12:
+                            need = (vm - v_max) / rise
+                        else:
+                            need = 1.0 if vm > v_max else 0.0
+                        if need > f:
+                            f = need
+                if rule == 0:
+                    f = min(max(f, 0.0), 1.0)
+                    for j in range(nb):
+                        cut[j] = f * pvb[j]
+                else:
+                    for j in range(nb):
+                        cut[j] = 0.0
+                    done = _greedy_curtail(vmv, pvb, rp, parent, v_max, cut, mark, scratch) if over else 0.0
+                    more = (-head - k_inv * cap) - done  # the reverse-power limit, from what is left
+                    if more > 0.0 and pv - done > 0.0:
+                        g = min(more / (pv - done), 1.0)
+                        for j in range(nb):
+                            cut[j] += g * (pvb[j] - cut[j])
+                        done += g * (pv - done)
+                    f = done / pv if pv > 0.0 else 0.0
                 # lost load: head apparent power beyond the rating, EV charging shed first
                 q_head = qh[s, w, t]
                 p_cap = np.sqrt(max(cap * cap - q_head * q_head, 0.0))
@@ -269,7 +358,7 @@ def _rules_kernel(
                 f_ld = l_shed / (A * p_tot) if A * p_tot > 0.0 else 0.0
                 keep = 1.0 - f_ld
                 for j in range(nb):
-                    p_out[i, s, w, t, j] = A * p_nom[j] * keep - B * pv_bus[j] * (1.0 - f)
+                    p_out[i, s, w, t, j] = A * p_nom[j] * keep - (pvb[j] - cut[j])
                     q_out[i, s, w, t, j] = A * q_nom[j] * keep
                 for m in range(k):
                     e = ev[i, s, w, t, m]
@@ -296,6 +385,9 @@ def operate_rules(
     *,
     v_max_pu: float,
     k_inv: float,
+    parent: NDArray[np.int64] | None = None,
+    branch_weight: NDArray[np.float64] | None = None,
+    rule: str = "uniform",
 ) -> StageOperation:
     """000's operating rules after the dispatch, for every case in one pass (steps 3-4 of
     :mod:`problems.staged_planning`): PV curtailment by the rule of :func:`curtail_fraction`, lost
@@ -308,7 +400,18 @@ def operate_rules(
     ``sensitivity`` ``(n, S, 3 + k, n_bus)`` the :func:`lindistflow_drop` of (load p and q), PV
     (sign: a generation, so ``-pv_pattern``; the row is the rise per unit), station m, the site:
     the same numbers as :func:`lindistflow_vm` on the assembled demand, at O(n_bus) per case.
+
+    ``rule``: ``"uniform"`` curtails one share of every PV unit (:func:`curtail_fraction`);
+    ``"sensitivity"`` curtails at the units that lower the worst bus most (the common-path
+    resistance with it: LinDistFlow's sensitivity), one bus at a time, then tops up uniformly for
+    the reverse-power limit. It needs the tree (``parent``, the network's) and ``branch_weight``
+    ``(n, S, n_branch)``, each branch's ``r / (Z_base 1000 V_nl)`` (pu per kW, the weights of
+    :func:`lindistflow_drop`). The curtailed total is ``curtail_frac`` times the PV output.
     """
+    if rule not in ("uniform", "sensitivity"):
+        raise StagingError(f"rule must be 'uniform' or 'sensitivity', got {rule!r}")
+    if rule == "sensitivity" and (parent is None or branch_weight is None):
+        raise StagingError("the sensitivity rule needs parent and branch_weight")
     ev = np.ascontiguousarray(ev_kw, dtype=np.float64)
     n, S, W, T, k = ev.shape
     U = np.ascontiguousarray(sensitivity, dtype=np.float64)
@@ -322,6 +425,9 @@ def operate_rules(
     q = np.empty_like(p)
     frac, evs, lds = np.empty((n, S, W, T)), np.empty((n, S, W, T)), np.empty((n, S, W, T))
     qh = np.ascontiguousarray(load_scale * q_nom_kvar.sum())
+    par = np.zeros(nb, np.int64) if parent is None else np.ascontiguousarray(parent, dtype=np.int64)
+    w_r = np.zeros((n, S, nb - 1)) if branch_weight is None else branch_weight
+    w_r = np.ascontiguousarray(np.broadcast_to(w_r, (n, S, nb - 1)), dtype=np.float64)
     _rules_kernel(
         np.ascontiguousarray(load_scale, dtype=np.float64),
         np.ascontiguousarray(pv_scale, dtype=np.float64),
@@ -338,6 +444,9 @@ def operate_rules(
         np.ascontiguousarray(np.broadcast_to(trafo_kva, (n, S)), dtype=np.float64),
         float(v_max_pu),
         float(k_inv),
+        par,
+        w_r,
+        0 if rule == "uniform" else 1,
         p, q, frac, evs, lds,
     )
     return StageOperation(p_kw=p, q_kvar=q, curtail_frac=frac, ev_shed_kw=evs, load_shed_kw=lds)

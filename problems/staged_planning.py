@@ -27,8 +27,9 @@ Lower level (per candidate, stage and scenario, 24 h; vectorised over the whole 
    and V2G shares are EV stations as storage (:func:`grid.storage.ev_station` bounds, V2G with
    discharge), dispatched with the battery by :func:`grid.storage.flatten` on the feeder-head net
    load (valley filling / peak shaving: 000's "smart charging" and V2G; 000's SOCP is replaced).
-3. PV curtailment (:func:`grid.staging.curtail_fraction`): reverse power within ``k_inv S_trans``
-   and linearised voltages within 1.07 pu.
+3. PV curtailment (:func:`grid.staging.operate_rules`): reverse power within ``k_inv S_trans``
+   and linearised voltages within 1.07 pu, curtailing first where it lowers the worst bus most
+   (``curtail_rule``; 000's SOCP finds the least curtailment, the test states the gap to an LP).
 4. Lost load: head apparent power beyond the transformer rating; EV charging is shed first (counts
    against charging satisfaction, at ``ev_shed_cny_per_kwh``), then base load at beta.
 5. One :func:`grid.powerflow.solve` over (candidates, stages, scenarios, 24 h, buses) with each
@@ -124,6 +125,9 @@ class Config000:
     n_scenarios: int = 24  # [G] 4 seasons x 3 weather x 2 day types; fewer: the most probable
     scenario_weights: tuple[float, ...] | None = None  # override of the scenario probabilities
     sweeps: int = 3  # Gauss-Seidel passes of the dispatcher
+    curtail_rule: str = "sensitivity"  # [A] PV curtailment where 000's SOCP decides: "sensitivity"
+    # (at the units that lower the worst bus most) or "uniform" (one share of every unit); see
+    # grid.staging.operate_rules and the LP gaps in tests/problems/test_staged_planning.py
 
     def __post_init__(self) -> None:
         from grid.staging import StagingError
@@ -154,6 +158,8 @@ class Config000:
             from grid.staging import ladder_index
 
             ladder_index(self.transformer_ladder_kva, self.transformer_ladder_kva)
+        if self.curtail_rule not in ("sensitivity", "uniform"):
+            raise ProblemConfigError(f"curtail_rule: 'sensitivity' or 'uniform', not {self.curtail_rule!r}")
         if self.storage_max_kw < 0 or self.storage_hours <= 0:
             raise ProblemConfigError("storage_max_kw must be >= 0 and storage_hours > 0")
 
@@ -477,6 +483,9 @@ class StagedPlanning(ChunkedEvaluation, Problem):
             plan["trafo_kva"],
             v_max_pu=cfg.v_max_pu,
             k_inv=cfg.k_inv,
+            parent=net.parent,
+            branch_weight=net.r_ohm * half / (net.z_base_ohm * 1000.0 * self._vnl[1:]),
+            rule=cfg.curtail_rule,
         )
         pv_kw = np.broadcast_to(self._pv_scale * self._pv_bus.sum(), op.curtail_frac.shape)
         return {

@@ -457,9 +457,8 @@ class StagedPlanning(ChunkedEvaluation, Problem):
                 np.r_[lim.efficiency, lim.efficiency, cfg.storage_efficiency], (n, S, 2 * k + 1)
             ),
             kind="ev_station",  # mixed: EV stations and a battery
-        ).expand_dims(2)  # (n, S, 1, devices) against head0's (n, S, W)
-        sched = storage.flatten(head0, dev, sweeps=cfg.sweeps, parallel=True)
-        pnet = sched.p_ch_kw - sched.p_dis_kw  # (n, S, W, dev, 24)
+        )
+        pnet, unserved = self._dispatch(head0, dev)  # (n, S, W, dev, 24)
         ev_kw = unc[:, :, None] + pnet[:, :, :, :k] + pnet[:, :, :, k : 2 * k]  # (n, S, W, st, 24)
         ev_kw = np.swapaxes(ev_kw, -1, -2)  # (n, S, W, 24, st)
         bat = pnet[:, :, :, 2 * k]  # (n, S, W, 24)
@@ -497,10 +496,40 @@ class StagedPlanning(ChunkedEvaluation, Problem):
             "pv_kw": pv_kw,
             "ev_shed_kw": op.ev_shed_kw,
             "load_shed_kw": op.load_shed_kw,
-            "ev_unserved_kwh": sched.unserved_kwh[:, :, :, : 2 * k].sum(axis=(-1, -2)),
+            "ev_unserved_kwh": unserved[:, :, :, : 2 * k].sum(axis=(-1, -2)),
             "ev_kw": ev_kw,
             "battery_kw": bat,
         }
+
+    def _dispatch(self, head0: NDArray[np.float64], dev: Any) -> tuple[NDArray[Any], NDArray[Any]]:
+        """:func:`grid.storage.flatten` of the devices ``dev`` ``(n, S, devices)`` on ``head0``
+        ``(n, S, W, 24)``: net power and unserved energy ``(n, S, W, devices, 24)``. A device that
+        is zero in a stage for the whole population (V2G in stage I, EVs in schemes A-C, no
+        battery) is left out of that stage's call: its schedule is zero and Gauss-Seidel over the
+        others is the same, bit for bit, so only the work changes (one call per set of stages with
+        the same devices)."""
+        from grid import storage
+
+        n, S, W, T = head0.shape
+        fields = ("p_ch_max_kw", "p_dis_max_kw", "energy_min_kwh", "energy_max_kwh", "inflow_kwh")
+        live = np.zeros((S, dev.shape[-1]), dtype=bool)
+        for f in fields:
+            live |= (getattr(dev, f) != 0).any(axis=(0, -1))
+        pnet = np.zeros((n, S, W, dev.shape[-1], T))
+        unserved = np.zeros_like(pnet)
+        for key in {tuple(row) for row in live}:
+            st = np.flatnonzero((live == key).all(axis=1))
+            d = np.flatnonzero(key)
+            if d.size == 0:
+                continue
+            ix = np.ix_(np.arange(n), st, d)
+            sub = storage.StorageBounds(
+                **{f: getattr(dev, f)[ix] for f in fields}, efficiency=dev.efficiency[ix], kind=dev.kind
+            ).expand_dims(2)
+            sched = storage.flatten(head0[:, st], sub, sweeps=self.config.sweeps, parallel=True)
+            pnet[np.ix_(np.arange(n), st, np.arange(W), d)] = sched.p_ch_kw - sched.p_dis_kw
+            unserved[np.ix_(np.arange(n), st, np.arange(W), d)] = sched.unserved_kwh
+        return pnet, unserved
 
     def sensitivity(self, site: NDArray[np.int64], half: NDArray[np.float64]) -> NDArray[np.float64]:
         """LinDistFlow voltage drops ``(n, S, 3 + k, bus)`` per unit of each demand pattern of

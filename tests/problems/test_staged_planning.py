@@ -185,3 +185,30 @@ def test_fused_rules_equal_reference():
     vm = res.vm_pu.reshape(6, -1)
     np.testing.assert_allclose(lo, vm.min(1), rtol=1e-15)
     np.testing.assert_allclose(hi, vm.max(1), rtol=1e-15)
+
+
+@pytest.mark.parametrize("scheme", ["C", "D"])
+def test_dispatch_without_idle_devices_is_bit_identical(scheme):
+    """Leaving a stage's all-zero devices out of the flatten call (V2G in stage I; EVs in C)
+    changes nothing: the same schedules, bit for bit, as one call with every device."""
+    from grid import storage
+
+    prob = StagedPlanning(scheme, config={"n_scenarios": 2})
+    plan = prob.plans(np.random.default_rng(4).uniform(prob.xl, prob.xu, (4, prob.n_var)))
+    captured = {}
+
+    def spy(head0, dev):
+        captured["args"] = (head0, dev)
+        return StagedPlanning._dispatch(prob, head0, dev)
+
+    prob._dispatch = spy
+    op = prob.operate(plan)
+    head0, dev = captured["args"]
+    whole = storage.flatten(head0, dev.expand_dims(2), sweeps=prob.config.sweeps)
+    pnet, unserved = StagedPlanning._dispatch(prob, head0, dev)
+    np.testing.assert_array_equal(pnet, whole.p_ch_kw - whole.p_dis_kw)
+    np.testing.assert_array_equal(unserved, whole.unserved_kwh)
+    np.testing.assert_array_equal(op["battery_kw"], pnet[:, :, :, -1])
+    k = prob.ev_idx.size
+    idle = pnet[:, 0, :, k : 2 * k] if scheme == "D" else pnet[:, :, :, : 2 * k]
+    assert not idle.any() and np.abs(pnet[:, 1:, :, -1]).max() > 1.0  # idle devices; a working battery

@@ -205,11 +205,12 @@ class StagedPlanning(ChunkedEvaluation, Problem):
     """
 
     bytes_per_bus_case = 70.0  # tracemalloc peak of an evaluation: 67 B on ieee33 and ieee123
-    #: Most bus-cases per batched call, below the memory budget's own limit: arrays of up to ~32 MB
-    #: (complex voltages) are reused by the allocator, larger ones are fresh pages each call. One
-    #: thread, a population of 100 (CPU seconds, noisy machine): ieee123 6.4 / 5.1 / 3.1 / 3.8 in
-    #: chunks of 100 / 20 / 10 / 2 candidates, ieee33 1.6 / 1.25 / 1.24 / 1.56 in 50 / 20 / 10 / 5.
-    chunk_bus_cases = 2**21
+    #: Most bus-cases per batched call, below the memory budget's own limit: glibc serves arrays
+    #: under 32 MB (here the complex voltages, 16 MB) from memory it keeps, larger ones with fresh
+    #: pages each call. Population of 100, CPU s per call (user + sys, noisy machine): ieee33
+    #: 1.28 + 0.19 at 2**21, 1.35 + 0.00 at 2**20, 1.57 + 0.00 at 2**19; ieee123 3.22 + 0.79 at
+    #: 2**21, 3.42 + 0.00 at 2**20 (and 6.4 in one chunk of 100).
+    chunk_bus_cases = 2**20
 
     def __init__(
         self,

@@ -6,7 +6,7 @@ the least unserved energy, and the Gauss-Seidel loop over devices for a flattene
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 #: Energy tolerance of the bounds and the balance (kWh); grid.storage re-exports it.
 ENERGY_TOL_KWH = 1e-6
@@ -405,3 +405,18 @@ def _flatten_kernel(base, pcmax, pdmax, emin, emax, dS, eta, sweeps, tol_kw, pc,
                     moved = max(moved, abs(pc[b, j, t] - pd[b, j, t] - old[t]))
             if sweep > 0 and moved <= tol_kw:
                 break
+
+
+@njit(cache=True, parallel=True)
+def _flatten_parallel(base, pcmax, pdmax, emin, emax, dS, eta, sweeps, tol_kw, pc, pd, S, u, n_chunks):
+    """:func:`_flatten_kernel` over ``n_chunks`` slices of the batch on numba's threads: every
+    batch element is solved alone, so the result is the serial kernel's, bit for bit."""
+    B = base.shape[0]
+    chunk = (B + n_chunks - 1) // n_chunks
+    for ch in prange(n_chunks):
+        a = min(ch * chunk, B)
+        b = min(a + chunk, B)
+        _flatten_kernel(
+            base[a:b], pcmax[a:b], pdmax[a:b], emin[a:b], emax[a:b], dS[a:b], eta[a:b], sweeps, tol_kw,
+            pc[a:b], pd[a:b], S[a:b], u[a:b],
+        )

@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit, prange
 from numpy.typing import ArrayLike, NDArray
 
 from .network import Network
@@ -46,6 +47,10 @@ __all__ = [
     "downstream_matrix",
     "lindistflow_vm",
     "curtail_fraction",
+    "no_load_vm",
+    "lindistflow_drop",
+    "StageOperation",
+    "operate_rules",
 ]
 
 
@@ -127,6 +132,33 @@ def downstream_matrix(net: Network) -> NDArray[np.float64]:
     return D
 
 
+def no_load_vm(net: Network) -> NDArray[np.float64]:
+    """No-load voltage magnitudes (pu): the slack's, divided by the taps on the path to each bus."""
+    vnl = np.empty(net.n_bus)
+    vnl[0] = net.slack_vm_pu
+    for k in range(1, net.n_bus):
+        vnl[k] = vnl[net.parent[k]] / net.tap[k - 1]
+    return vnl
+
+
+def lindistflow_drop(
+    net: Network,
+    D: NDArray[np.float64],
+    p_kw: NDArray[np.float64],
+    q_kvar: NDArray[np.float64],
+    r_ohm: NDArray[np.float64],
+    x_ohm: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """Linearised DistFlow voltage drop (pu) below the no-load voltage, ``no_load_vm - V``: linear
+    in the demand, so the drop of a demand *pattern* is the sensitivity of every bus's voltage to
+    that pattern's size (arguments as :func:`lindistflow_vm`)."""
+    vnl = no_load_vm(net)
+    zb = net.z_base_ohm
+    P = p_kw @ D.T / 1000.0
+    Q = q_kvar @ D.T / 1000.0
+    return ((r_ohm / zb * P + x_ohm / zb * Q) / vnl[1:]) @ D
+
+
 def lindistflow_vm(
     net: Network,
     D: NDArray[np.float64],
@@ -142,15 +174,7 @@ def lindistflow_vm(
     ``p_kw``/``q_kvar`` ``(..., n_bus)``, ``r_ohm``/``x_ohm`` ``(..., n_branch)`` broadcasting with
     them. Used to size curtailment; the BFS gives the voltages that are reported.
     """
-    vnl = np.empty(net.n_bus)
-    vnl[0] = net.slack_vm_pu
-    for k in range(1, net.n_bus):
-        vnl[k] = vnl[net.parent[k]] / net.tap[k - 1]
-    zb = net.z_base_ohm
-    P = p_kw @ D.T / 1000.0
-    Q = q_kvar @ D.T / 1000.0
-    drop = (r_ohm / zb * P + x_ohm / zb * Q) / vnl[1:]
-    return vnl - drop @ D
+    return no_load_vm(net) - lindistflow_drop(net, D, p_kw, q_kvar, r_ohm, x_ohm)
 
 
 def curtail_fraction(
@@ -175,3 +199,279 @@ def curtail_fraction(
         need = np.where(rise_pu > 1e-12, (vm_pu - v_max_pu) / rise_pu, np.where(vm_pu > v_max_pu, 1.0, 0.0))
     f_v = need.max(axis=-1)
     return np.clip(np.maximum(f_rev, f_v), 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class StageOperation:
+    """Result of :func:`operate_rules`: the bus demand after curtailment and shedding, ``p_kw`` and
+    ``q_kvar`` ``(n, S, W, T, n_bus)``, and per case ``(n, S, W, T)``: ``curtail_frac`` (share of
+    the PV output curtailed), ``ev_shed_kw`` and ``load_shed_kw``."""
+
+    p_kw: NDArray[np.float64]
+    q_kvar: NDArray[np.float64]
+    curtail_frac: NDArray[np.float64]
+    ev_shed_kw: NDArray[np.float64]
+    load_shed_kw: NDArray[np.float64]
+
+
+@njit(cache=True)
+def _path_to(j, parent, mark):  # pragma: no cover - compiled
+    """``mark[l]``: bus ``l`` lies on the path from the slack to bus ``j`` (the slack excluded)."""
+    for m in range(mark.shape[0]):
+        mark[m] = False
+    while j > 0:
+        mark[j] = True
+        j = parent[j]
+
+
+@njit(cache=True)
+def _common(rp, parent, mark, out):  # pragma: no cover - compiled
+    """``out[l] = rp[lca(l, j)]`` for the bus ``j`` whose path is ``mark``: the voltage change at
+    every bus per kW injected at ``j`` (LinDistFlow, resistances only); parents precede children."""
+    out[0] = 0.0
+    for m in range(1, out.shape[0]):
+        out[m] = rp[m] if mark[m] else out[parent[m]]
+
+
+@njit(cache=True)
+def _greedy_curtail(vm, pv, rp, parent, v_max, cut, mark, a):  # pragma: no cover - compiled
+    """Sensitivity rule: while a bus is above ``v_max``, curtail the PV unit with the largest
+    voltage sensitivity at the worst bus (``rp`` of the common path; a tie goes to the deeper
+    unit) just enough to bring that bus to the limit or the unit to zero; ``vm`` is updated.
+    Where no unit can lower the worst bus, everything is curtailed (as the uniform rule). Returns
+    the curtailed total. For one violated bus this is the LP optimum (a fractional knapsack)."""
+    nb = vm.shape[0]
+    total = 0.0
+    for _ in range(4 * nb):  # each pass fixes a bus or empties a unit
+        iw = -1
+        worst = 1e-12
+        for m in range(nb):
+            if vm[m] - v_max > worst:
+                worst = vm[m] - v_max
+                iw = m
+        if iw < 0:
+            break
+        _path_to(iw, parent, mark)
+        _common(rp, parent, mark, a)
+        best = -1
+        best_a = 0.0
+        best_r = -1.0
+        for m in range(1, nb):
+            better = a[m] > best_a or (a[m] == best_a and rp[m] > best_r)
+            if better and a[m] > 0.0 and pv[m] - cut[m] > 1e-12:
+                best, best_a, best_r = m, a[m], rp[m]
+        if best < 0:
+            for m in range(nb):
+                total += pv[m] - cut[m]
+                cut[m] = pv[m]
+            break
+        dc = min(pv[best] - cut[best], worst / best_a)
+        cut[best] += dc
+        total += dc
+        _path_to(best, parent, mark)
+        _common(rp, parent, mark, a)
+        for m in range(nb):
+            vm[m] -= dc * a[m]
+    return total
+
+
+@njit(cache=True, parallel=True)
+def _rules_kernel(
+    a, b, qh, ev, bat, site, ev_idx, p_nom, q_nom, pv_bus, vnl, U, trafo, v_max, k_inv, parent, w_r, rule,
+    p_out, q_out, frac_out, evs_out, lds_out,
+):  # pragma: no cover - compiled
+    """Steps 3-4 of 000's lower level for every case; parallel over (candidate, stage) pairs.
+    ``rule`` 0: one uniform share of every PV unit; 1: the sensitivity rule (:func:`_greedy_curtail`)."""
+    n, S, W, T, k = ev.shape
+    nb = p_nom.shape[0]
+    p_tot = 0.0
+    pv_tot = 0.0
+    for j in range(nb):
+        p_tot += p_nom[j]
+        pv_tot += pv_bus[j]
+    for c in prange(n * S):
+        i = c // S
+        s = c % S
+        st = site[i]
+        cap = trafo[i, s]
+        vmv = np.empty(nb)
+        pvb = np.empty(nb)
+        cut = np.empty(nb)
+        rp = np.zeros(nb)
+        mark = np.zeros(nb, dtype=np.bool_)
+        scratch = np.empty(nb)
+        for j in range(1, nb):  # resistance of the path to j, weighted as LinDistFlow's drops
+            rp[j] = rp[parent[j]] + w_r[i, s, j - 1]
+        for w in range(W):
+            for t in range(T):
+                A = a[s, w, t]
+                B = b[s, w, t]
+                pb = bat[i, s, w, t]
+                e_sum = 0.0
+                e_pos = 0.0
+                for j in range(k):
+                    e_sum += ev[i, s, w, t, j]
+                    e_pos += max(ev[i, s, w, t, j], 0.0)
+                pv = B * pv_tot
+                head = A * p_tot + e_sum + pb - pv  # feeder-head demand before curtailment
+                # reverse power within k_inv S_trans (000 3.2.2)
+                f = (-head - k_inv * cap) / pv if pv > 0.0 else 0.0
+                # linearised voltages within v_max (000 3.2.3): V = V_nl - sum_m size_m U_m
+                over = False
+                for j in range(nb):
+                    rise = B * U[i, s, 1, j]
+                    vm = vnl[j] - A * U[i, s, 0, j] + rise - pb * U[i, s, 2 + k, j]
+                    for m in range(k):
+                        vm -= ev[i, s, w, t, m] * U[i, s, 2 + m, j]
+                    vmv[j] = vm
+                    pvb[j] = B * pv_bus[j]
+                    over = over or vm > v_max
+                    if rule == 0:
+                        if rise > 1e-12:
+                            need = (vm - v_max) / rise
+                        else:
+                            need = 1.0 if vm > v_max else 0.0
+                        if need > f:
+                            f = need
+                if rule == 0:
+                    f = min(max(f, 0.0), 1.0)
+                    for j in range(nb):
+                        cut[j] = f * pvb[j]
+                else:
+                    for j in range(nb):
+                        cut[j] = 0.0
+                    done = _greedy_curtail(vmv, pvb, rp, parent, v_max, cut, mark, scratch) if over else 0.0
+                    more = (-head - k_inv * cap) - done  # the reverse-power limit, from what is left
+                    if more > 0.0 and pv - done > 0.0:
+                        g = min(more / (pv - done), 1.0)
+                        for j in range(nb):
+                            cut[j] += g * (pvb[j] - cut[j])
+                        done += g * (pv - done)
+                    f = done / pv if pv > 0.0 else 0.0
+                # lost load: head apparent power beyond the rating, EV charging shed first
+                q_head = qh[s, w, t]
+                p_cap = np.sqrt(max(cap * cap - q_head * q_head, 0.0))
+                excess = max(head + pv * f - p_cap, 0.0)
+                e_shed = min(excess, e_pos)
+                l_shed = min(excess - e_shed, A * p_tot)
+                f_ev = e_shed / e_pos if e_pos > 0.0 else 0.0
+                f_ld = l_shed / (A * p_tot) if A * p_tot > 0.0 else 0.0
+                keep = 1.0 - f_ld
+                for j in range(nb):
+                    p_out[i, s, w, t, j] = A * p_nom[j] * keep - (pvb[j] - cut[j])
+                    q_out[i, s, w, t, j] = A * q_nom[j] * keep
+                for m in range(k):
+                    e = ev[i, s, w, t, m]
+                    p_out[i, s, w, t, ev_idx[m]] += e - max(e, 0.0) * f_ev
+                p_out[i, s, w, t, st] += pb
+                frac_out[i, s, w, t] = f
+                evs_out[i, s, w, t] = e_shed
+                lds_out[i, s, w, t] = l_shed
+
+
+def operate_rules(
+    load_scale: NDArray[np.float64],
+    pv_scale: NDArray[np.float64],
+    p_nom_kw: NDArray[np.float64],
+    q_nom_kvar: NDArray[np.float64],
+    pv_pattern: NDArray[np.float64],
+    ev_kw: NDArray[np.float64],
+    ev_idx: NDArray[np.int64],
+    battery_kw: NDArray[np.float64],
+    site: NDArray[np.int64],
+    sensitivity: NDArray[np.float64],
+    no_load_pu: NDArray[np.float64],
+    trafo_kva: NDArray[np.float64],
+    *,
+    v_max_pu: float,
+    k_inv: float,
+    parent: NDArray[np.int64] | None = None,
+    branch_weight: NDArray[np.float64] | None = None,
+    rule: str = "uniform",
+) -> StageOperation:
+    """000's operating rules after the dispatch, for every case in one pass (steps 3-4 of
+    :mod:`problems.staged_planning`): PV curtailment by the rule of :func:`curtail_fraction`, lost
+    load beyond the transformer's rating (EV charging first), and the bus demand of the power flow.
+
+    Demand of case ``(i, s, w, t)`` at bus ``j``: ``load_scale[s, w, t] * p_nom_kw[j]`` (reactive
+    alike), PV ``pv_scale[s, w, t] * pv_pattern[j]``, EV stations ``ev_kw[i, s, w, t, m]`` at
+    ``ev_idx[m]``, the battery ``battery_kw[i, s, w, t]`` at ``site[i]``. LinDistFlow is linear, so
+    every voltage is ``no_load_pu - sum_m size_m sensitivity[i, s, m]`` with the rows of
+    ``sensitivity`` ``(n, S, 3 + k, n_bus)`` the :func:`lindistflow_drop` of (load p and q), PV
+    (sign: a generation, so ``-pv_pattern``; the row is the rise per unit), station m, the site:
+    the same numbers as :func:`lindistflow_vm` on the assembled demand, at O(n_bus) per case.
+
+    ``rule``: ``"uniform"`` curtails one share of every PV unit (:func:`curtail_fraction`);
+    ``"sensitivity"`` curtails at the units that lower the worst bus most (the common-path
+    resistance with it: LinDistFlow's sensitivity), one bus at a time, then tops up uniformly for
+    the reverse-power limit. It needs the tree (``parent``, the network's) and ``branch_weight``
+    ``(n, S, n_branch)``, each branch's ``r / (Z_base 1000 V_nl)`` (pu per kW, the weights of
+    :func:`lindistflow_drop`). The curtailed total is ``curtail_frac`` times the PV output.
+    """
+    if rule not in ("uniform", "sensitivity"):
+        raise StagingError(f"rule must be 'uniform' or 'sensitivity', got {rule!r}")
+    if rule == "sensitivity" and (parent is None or branch_weight is None):
+        raise StagingError("the sensitivity rule needs parent and branch_weight")
+    ev = np.ascontiguousarray(ev_kw, dtype=np.float64)
+    n, S, W, T, k = ev.shape
+    U = np.ascontiguousarray(sensitivity, dtype=np.float64)
+    nb = U.shape[-1]
+    if U.shape != (n, S, 3 + k, nb) or battery_kw.shape != (n, S, W, T) or load_scale.shape != (S, W, T):
+        raise StagingError(
+            f"operate_rules: shapes do not agree (ev {ev.shape}, battery {battery_kw.shape}, "
+            f"sensitivity {U.shape}, load_scale {load_scale.shape})"
+        )
+    p = np.empty((n, S, W, T, nb))
+    q = np.empty_like(p)
+    frac, evs, lds = np.empty((n, S, W, T)), np.empty((n, S, W, T)), np.empty((n, S, W, T))
+    qh = np.ascontiguousarray(load_scale * q_nom_kvar.sum())
+    par = np.zeros(nb, np.int64) if parent is None else np.ascontiguousarray(parent, dtype=np.int64)
+    w_r = np.zeros((n, S, nb - 1)) if branch_weight is None else branch_weight
+    w_r = np.ascontiguousarray(np.broadcast_to(w_r, (n, S, nb - 1)), dtype=np.float64)
+    _rules_kernel(
+        np.ascontiguousarray(load_scale, dtype=np.float64),
+        np.ascontiguousarray(pv_scale, dtype=np.float64),
+        qh,
+        ev,
+        np.ascontiguousarray(battery_kw, dtype=np.float64),
+        np.ascontiguousarray(site, dtype=np.int64),
+        np.ascontiguousarray(ev_idx, dtype=np.int64),
+        np.ascontiguousarray(p_nom_kw, dtype=np.float64),
+        np.ascontiguousarray(q_nom_kvar, dtype=np.float64),
+        np.ascontiguousarray(pv_pattern, dtype=np.float64),
+        np.ascontiguousarray(no_load_pu, dtype=np.float64),
+        U,
+        np.ascontiguousarray(np.broadcast_to(trafo_kva, (n, S)), dtype=np.float64),
+        float(v_max_pu),
+        float(k_inv),
+        par,
+        w_r,
+        0 if rule == "uniform" else 1,
+        p, q, frac, evs, lds,
+    )
+    return StageOperation(p_kw=p, q_kvar=q, curtail_frac=frac, ev_shed_kw=evs, load_shed_kw=lds)
+
+
+@njit(cache=True, parallel=True)
+def _vm_range_kernel(v, lo, hi):  # pragma: no cover - compiled
+    for i in prange(v.shape[0]):
+        mn = np.inf
+        mx = -np.inf
+        bad = False
+        for j in range(v.shape[1]):
+            m2 = v[i, j].real ** 2 + v[i, j].imag ** 2
+            if not m2 == m2:
+                bad = True
+            mn = min(mn, m2)
+            mx = max(mx, m2)
+        lo[i] = np.nan if bad else np.sqrt(mn)
+        hi[i] = np.nan if bad else np.sqrt(mx)
+
+
+def vm_range(v_pu: NDArray[np.complex128]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Lowest and highest voltage magnitude of each row of ``v_pu`` ``(n, ...)`` (``nan`` where a
+    row holds a ``nan``: a power flow that failed), without the ``(n, ...)`` array of magnitudes."""
+    v = np.ascontiguousarray(v_pu).reshape(v_pu.shape[0], -1)
+    lo, hi = np.empty(v.shape[0]), np.empty(v.shape[0])
+    _vm_range_kernel(v, lo, hi)
+    return lo, hi

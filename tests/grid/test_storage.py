@@ -205,3 +205,17 @@ def test_ev_station_bad_input(limits_004) -> None:
         storage.ev_station(limits_004, np.array([[-1.0, 2.0]]))
     with pytest.raises(storage.StorageError, match="indices into the fleet's 4 stations"):
         storage.ev_station(limits_004, np.array([[1.0, 2.0]]), stations=[0, 9])
+
+
+def test_parallel_equals_serial_bit_for_bit(limits_004) -> None:
+    numba = pytest.importorskip("numba")
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one numba thread: the parallel path is not taken")
+    rng = np.random.default_rng(5)
+    devices = storage.ev_station(limits_004, rng.uniform(0, 400, (7, 2)), stations=[0, 1]).expand_dims(1)
+    base = _net_load(rng, 5)
+    serial = storage.flatten(base, devices)
+    par = storage.flatten(base, devices, parallel=True)
+    for name in ("p_ch_kw", "p_dis_kw", "energy_kwh", "unserved_kwh"):
+        np.testing.assert_array_equal(getattr(par, name), getattr(serial, name), err_msg=name)
+    assert serial.p_ch_kw.std(-1).max() > 1.0  # dispatched, not flat

@@ -205,13 +205,8 @@ def bench_ev_scheduling(repeat: int, n_gen: int) -> None:
     for region in REGIONS:
         prob = EVScheduling(region=region)
         X = np.random.default_rng(0).uniform(prob.xl, prob.xu, (60, prob.n_var))
-        prob.evaluate(X)
-        ts = []
-        for _ in range(max(repeat, 3)):
-            t0 = time.perf_counter()
-            prob.evaluate(X)
-            ts.append(time.perf_counter() - t0)
-        line = f"EVScheduling ieee34 {region:11s}: population of 60 in {1e3 * float(np.median(ts)):7.2f} ms"
+        t_pop = _median(lambda prob=prob, X=X: prob.evaluate(X), repeat)
+        line = f"EVScheduling ieee34 {region:11s}: population of 60 in {1e3 * t_pop:7.2f} ms"
         if n_gen > 0:
             t0 = time.perf_counter()
             minimize(prob, mopso_001(), ("n_gen", n_gen), seed=1)
@@ -222,13 +217,7 @@ def bench_ev_scheduling(repeat: int, n_gen: int) -> None:
     for form in ("aggregate", "vehicle"):
         prob = EVScheduling(region="residential", config={"n_vehicles": 200}, formulation=form)
         X = np.random.default_rng(0).uniform(prob.xl, prob.xu, (60, prob.n_var))
-        prob.evaluate(X)
-        ts = []
-        for _ in range(max(repeat, 3)):
-            t0 = time.perf_counter()
-            prob.evaluate(X)
-            ts.append(time.perf_counter() - t0)
-        med[form] = (float(np.median(ts)), prob.n_var)
+        med[form] = (_median(lambda prob=prob, X=X: prob.evaluate(X), repeat), prob.n_var)
     (ta, _), (tv, nv) = med["aggregate"], med["vehicle"]
     print(f"EVScheduling residential, 200 vehicles: population of 60, vehicle ({nv} variables) "
           f"{1e3 * tv:.2f} ms, aggregate {1e3 * ta:.2f} ms, ratio {tv / ta:.2f}; "

@@ -234,7 +234,8 @@ def _findings_423_43(
             float(p.plans(x[None])["storage_kw"][0].max()) * p.config.storage_hours
             for p, x, _ in (have["C"], have["D"])
         ]
-        rel = f"{100 * (kwh[1] / kwh[0] - 1):+.0f} %" if kwh[0] > 0 else "C has none"
+        # below 1 kWh a ratio means nothing (a GA leaves traces of storage it did not want)
+        rel = f"{100 * (kwh[1] / kwh[0] - 1):+.0f} %" if kwh[0] >= 1.0 else "C has under 1 kWh"
         out.append(
             f"- IEEE {feeder}, {algo}: storage D vs C: {kwh[1]:.0f} vs {kwh[0]:.0f} kWh ({rel}; "
             f"000 IEEE 123: {PAPER_123['storage D vs C (%)']:.0f} %)"

@@ -18,6 +18,10 @@ Conventions shared by all of them (so a comparison compares the search, not the 
   beats an infeasible one; among infeasible points the lower total violation wins; among feasible
   points the objective (single-objective) or Pareto dominance (multi-objective) decides. The MOPSO
   archives hold feasible points only.
+* **Starting points**: every constructor takes ``initial_points``: ``None`` (a random first
+  population), ``"problem"`` (the problem's ``initial_points()`` method, shape (k, n_var): known
+  plans such as the one that builds nothing) or an array (k, n_var). They replace the first ``k``
+  members of the first population; the rest stays random, so the seed still fixes the run.
 * **Randomness**: only the ``random_state`` Generator pymoo creates in ``setup`` from ``seed``.
 * **Evaluations**: only through ``self.evaluator``, one call per generation, nothing thrown away.
 """

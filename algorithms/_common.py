@@ -19,6 +19,8 @@ __all__ = [
     "int_mask_of",
     "chaotic_sample",
     "uniform_sample",
+    "initial_points_of",
+    "place_initial_points",
     "clip_to_bounds",
     "feasibility_first_better",
     "feasibility_first_order",
@@ -83,6 +85,59 @@ def uniform_sample(
 ) -> NDArray[np.float64]:
     """``n`` points uniformly distributed in the box, shape (n, n_var)."""
     return xl + rng.random((n, xl.size)) * (xu - xl)
+
+
+def initial_points_of(problem: Problem, points: object) -> NDArray[np.float64]:
+    """The starting points an algorithm was given, checked against ``problem``, shape (k, n_var).
+
+    ``points`` is ``"problem"`` (the problem's own ``initial_points()``: known plans such as the one
+    that builds nothing) or an array-like of shape (k, n_var) or (n_var,). Each point must lie in the
+    box ``[xl, xu]``; integer variables are rounded by the caller's repair like any sample.
+
+    Raises
+    ------
+    AlgorithmConfigError
+        ``"problem"`` for a problem without ``initial_points``, a wrong shape, or a point outside
+        the box (the message names the first offending variable).
+    """
+    if isinstance(points, str):
+        if points != "problem":
+            raise AlgorithmConfigError(f"initial_points must be 'problem' or an array, got {points!r}")
+        fn = getattr(problem, "initial_points", None)
+        if not callable(fn):
+            raise AlgorithmConfigError(
+                f"initial_points='problem', but {type(problem).__name__} has no initial_points() method"
+            )
+        points = fn()
+    P = np.array(points, dtype=np.float64, ndmin=2)
+    if P.ndim != 2 or P.shape[1] != problem.n_var:
+        raise AlgorithmConfigError(
+            f"initial_points must have shape (k, {problem.n_var}) for {type(problem).__name__}, "
+            f"got {np.shape(points)}"
+        )
+    xl = np.asarray(problem.xl, dtype=np.float64)
+    xu = np.asarray(problem.xu, dtype=np.float64)
+    bad = ~np.isfinite(P) | (P < xl - 1e-12) | (P > xu + 1e-12)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise AlgorithmConfigError(
+            f"initial point {i}, variable {j} = {P[i, j]} lies outside its bounds [{xl[j]}, {xu[j]}]"
+        )
+    return np.clip(P, xl, xu)
+
+
+def place_initial_points(problem: Problem, X: NDArray[np.float64], points: object) -> NDArray[np.float64]:
+    """``X`` (an initial sample, (n, n_var)) with its first rows replaced by the given starting points
+    (:func:`initial_points_of`; at most ``n`` of them, the first ones). ``points=None``: ``X`` as it is.
+
+    The other rows stay the algorithm's own random sample, so the seed still fixes the whole run.
+    """
+    if points is None:
+        return X
+    P = initial_points_of(problem, points)[: X.shape[0]]
+    X = np.array(X, dtype=np.float64, copy=True)
+    X[: P.shape[0]] = P
+    return X
 
 
 def chaotic_sample(

@@ -19,13 +19,30 @@ from numpy.typing import NDArray
 from pymoo.algorithms.moo.nsga2 import NSGA2
 from pymoo.algorithms.soo.nonconvex.ga import GA
 from pymoo.core.duplicate import DefaultDuplicateElimination
+from pymoo.core.sampling import Sampling
 from pymoo.operators.crossover.sbx import SBX
 from pymoo.operators.mutation.pm import PM
 from pymoo.operators.sampling.rnd import FloatRandomSampling
 
-from algorithms._common import AlgorithmConfigError, RoundingRepair
+from algorithms._common import AlgorithmConfigError, RoundingRepair, place_initial_points
 
-__all__ = ["ChunkedDuplicateElimination", "duplicate_elimination", "ga", "nsga2"]
+__all__ = ["ChunkedDuplicateElimination", "PointsFirstSampling", "duplicate_elimination", "ga", "nsga2"]
+
+
+class PointsFirstSampling(Sampling):
+    """pymoo's uniform :class:`FloatRandomSampling` whose first rows are given starting points
+    (``"problem"``: the problem's ``initial_points()``; or an array (k, n_var)); see
+    :func:`algorithms._common.place_initial_points`. The rest of the sample is random as usual."""
+
+    def __init__(self, points: Any) -> None:
+        super().__init__()
+        self.points = points
+        self.base = FloatRandomSampling()
+
+    def _do(self, problem: Any, n_samples: int, *args: Any, random_state: Any = None,
+            **kwargs: Any) -> NDArray[np.float64]:
+        X = self.base._do(problem, n_samples, *args, random_state=random_state, **kwargs)
+        return place_initial_points(problem, np.asarray(X, dtype=np.float64), self.points)
 
 
 def _cdist(A: NDArray[np.float64], B: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -129,7 +146,11 @@ def duplicate_elimination(value: Any = True) -> Any:
 
 
 def _operators(
-    crossover_prob: float, crossover_eta: float, mutation_eta: float, mutation_prob: float
+    crossover_prob: float,
+    crossover_eta: float,
+    mutation_eta: float,
+    mutation_prob: float,
+    initial_points: Any = None,
 ) -> dict:
     for name, value in (("crossover_prob", crossover_prob), ("mutation_prob", mutation_prob)):
         if not (0.0 <= value <= 1.0 or (name == "mutation_prob" and value == -1.0)):
@@ -141,7 +162,7 @@ def _operators(
             raise AlgorithmConfigError(f"{name} must be > 0, got {value}")
     mutation = PM(eta=mutation_eta) if mutation_prob == -1.0 else PM(eta=mutation_eta, prob_var=mutation_prob)
     return {
-        "sampling": FloatRandomSampling(),
+        "sampling": FloatRandomSampling() if initial_points is None else PointsFirstSampling(initial_points),
         "crossover": SBX(prob=crossover_prob, eta=crossover_eta),
         "mutation": mutation,
         "repair": RoundingRepair(),
@@ -156,18 +177,22 @@ def ga(
     crossover_eta: float = 15.0,
     mutation_eta: float = 20.0,
     mutation_prob: float = -1.0,
+    initial_points: Any = None,
     **kwargs: Any,
 ) -> GA:
     """pymoo's single-objective GA with SBX, polynomial mutation and :class:`RoundingRepair`.
 
     ``mutation_prob = -1`` means pymoo's default per-variable probability ``1 / n_var``. Paper 000
-    uses pop 100 for 200 generations. Extra keywords go to :class:`pymoo.algorithms.soo.nonconvex.ga.GA`.
+    uses pop 100 for 200 generations. ``initial_points``: ``None`` (a uniform first population),
+    ``"problem"`` (the problem's ``initial_points()``, e.g. the plan that builds nothing, then uniform
+    points) or an array (k, n_var) of starting points. Extra keywords go to
+    :class:`pymoo.algorithms.soo.nonconvex.ga.GA`.
     """
     if int(pop_size) != pop_size or pop_size < 2:
         raise AlgorithmConfigError(f"pop_size must be an integer >= 2, got {pop_size!r}")
     return GA(
         pop_size=int(pop_size),
-        **_operators(crossover_prob, crossover_eta, mutation_eta, mutation_prob),
+        **_operators(crossover_prob, crossover_eta, mutation_eta, mutation_prob, initial_points),
         **kwargs,
     )
 
@@ -179,6 +204,7 @@ def nsga2(
     crossover_eta: float = 15.0,
     mutation_eta: float = 20.0,
     mutation_prob: float = -1.0,
+    initial_points: Any = None,
     **kwargs: Any,
 ) -> NSGA2:
     """pymoo's NSGA-II with SBX, polynomial mutation and :class:`RoundingRepair`.
@@ -189,6 +215,6 @@ def nsga2(
         raise AlgorithmConfigError(f"pop_size must be an integer >= 2, got {pop_size!r}")
     return NSGA2(
         pop_size=int(pop_size),
-        **_operators(crossover_prob, crossover_eta, mutation_eta, mutation_prob),
+        **_operators(crossover_prob, crossover_eta, mutation_eta, mutation_prob, initial_points),
         **kwargs,
     )

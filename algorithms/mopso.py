@@ -53,6 +53,7 @@ from algorithms._common import (
     constrained_dominance,
     crowding_distance,
     non_dominated_mask,
+    place_initial_points,
     truncate_by_crowding,
     truncate_by_nearest,
     uniform_sample,
@@ -197,6 +198,9 @@ class MOPSO(Algorithm):
         Parameters of those switches (003 eqs. (31)-(34)).
     hs_prob, hs_size, hmcr, par, bw_max, bw_min
         Harmony-search step (see :class:`algorithms.IHSPSO`); the memory is the archive.
+    initial_points : None, "problem" or array (k, n_var)
+        Starting points that replace the first ``k`` particles of the initial swarm (``"problem"``:
+        the problem's ``initial_points()``); None: none.
     **kwargs
         Passed to :class:`pymoo.core.algorithm.Algorithm`.
     """
@@ -235,6 +239,7 @@ class MOPSO(Algorithm):
         par: float = 0.3,
         bw_max: float = 0.05,
         bw_min: float = 1e-4,
+        initial_points: Any = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("output", MultiObjectiveOutput())
@@ -294,6 +299,7 @@ class MOPSO(Algorithm):
         self.hs_prob, self.hs_size = float(hs_prob), int(hs_size)
         self.hmcr, self.par = float(hmcr), float(par)
         self.bw_max, self.bw_min = float(bw_max), float(bw_min)
+        self.initial_points = initial_points
         self.repair = RoundingRepair()
         self.swarm_archive: CrowdingArchive | None = None
         self._X: NDArray[np.float64] | None = None
@@ -318,6 +324,7 @@ class MOPSO(Algorithm):
             X = chaotic_sample(self._xl, self._xu, self.pop_size, rng, self.chaos_lambda)
         else:
             X = uniform_sample(self._xl, self._xu, self.pop_size, rng)
+        X = place_initial_points(self.problem, X, self.initial_points)
         return Population.new(X=self.repair.round(self.problem, X))
 
     def _initialize_advance(self, infills: Population | None = None, **kwargs: Any) -> None:
@@ -461,6 +468,7 @@ class MOIHSPSO(MOPSO):
         cosine_inertia: bool = True,
         time_varying_c: bool = True,
         harmony_search: bool = True,
+        initial_points: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -469,6 +477,7 @@ class MOIHSPSO(MOPSO):
             cosine_inertia=cosine_inertia,
             time_varying_c=time_varying_c,
             harmony_search=harmony_search,
+            initial_points=initial_points,
             **kwargs,
         )
 
@@ -481,6 +490,7 @@ def mopso_001(
     c: float = 1.25,
     max_velocity_rate: float = 0.5,
     archive_size: int = 100,
+    initial_points: Any = None,
     **kwargs: Any,
 ) -> MOPSO:
     """MOPSO as paper 001 runs it (sec. 5.3 and 6.2): a named preset of :class:`MOPSO`.
@@ -509,5 +519,6 @@ def mopso_001(
         c_max=c,
         max_velocity_rate=max_velocity_rate,
         archive_size=archive_size,
+        initial_points=initial_points,
         **kwargs,
     )

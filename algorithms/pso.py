@@ -30,6 +30,7 @@ from algorithms._common import (
     clip_to_bounds,
     feasibility_first_better,
     feasibility_first_order,
+    place_initial_points,
     uniform_sample,
 )
 from algorithms.operators import (
@@ -97,6 +98,9 @@ class IHSPSO(Algorithm):
     bound_velocity_factor : float
         A particle leaving the box is put on the boundary and the velocity component that carried it
         out is multiplied by this factor (0: stop).
+    initial_points : None, "problem" or array (k, n_var)
+        Starting points that replace the first ``k`` particles of the initial swarm (``"problem"``:
+        the problem's ``initial_points()``, such as a plan that builds nothing); None: none.
     **kwargs
         Passed to :class:`pymoo.core.algorithm.Algorithm` (``seed``, ``callback``, ``verbose``...).
 
@@ -134,6 +138,7 @@ class IHSPSO(Algorithm):
         par: float = 0.3,
         bw_max: float = 0.05,
         bw_min: float = 1e-12,
+        initial_points: Any = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("output", SingleObjectiveOutput())
@@ -164,6 +169,7 @@ class IHSPSO(Algorithm):
         self.hs_prob, self.hs_size, self.hms = float(hs_prob), int(hs_size), int(hms)
         self.hmcr, self.par = float(hmcr), float(par)
         self.bw_max, self.bw_min = float(bw_max), float(bw_min)
+        self.initial_points = initial_points
         self.repair = RoundingRepair()
         self._X: NDArray[np.float64] | None = None
         self._V: NDArray[np.float64] | None = None
@@ -198,6 +204,7 @@ class IHSPSO(Algorithm):
             X = chaotic_sample(self._xl, self._xu, self.pop_size, rng, self.chaos_lambda)
         else:
             X = uniform_sample(self._xl, self._xu, self.pop_size, rng)
+        X = place_initial_points(self.problem, X, self.initial_points)
         X = self.repair.round(self.problem, X)
         return Population.new(X=X)
 
@@ -278,6 +285,7 @@ class PSO(IHSPSO):
         cosine_inertia: bool = False,
         time_varying_c: bool = False,
         harmony_search: bool = False,
+        initial_points: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -286,5 +294,6 @@ class PSO(IHSPSO):
             cosine_inertia=cosine_inertia,
             time_varying_c=time_varying_c,
             harmony_search=harmony_search,
+            initial_points=initial_points,
             **kwargs,
         )

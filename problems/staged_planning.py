@@ -417,6 +417,25 @@ class StagedPlanning(ChunkedEvaluation, Problem):
         site = int(np.flatnonzero(self.storage_buses == storage_bus)[0])
         return np.r_[y, z, site, p, sm, v2].astype(np.float64)
 
+    def null_plan(self) -> NDArray[np.float64]:
+        """The plan that builds nothing: no line, the existing transformer (first ladder rung) in
+        every stage, no storage, no smart or V2G chargers. It lies in every scheme's space."""
+        z = [0.0] * self.n_stages
+        return self.encode(
+            lines=[0] * self.line_idx.size,
+            transformer_kva=[float(self.ladder_kva[0])] * self.n_stages,
+            storage_bus=int(self.storage_buses[0]),
+            storage_kw=z,
+            smart=z,
+            v2g=z,
+        )
+
+    def initial_points(self) -> NDArray[np.float64]:
+        """Known plans an algorithm may start from (``initial_points="problem"``), shape (1, n_var):
+        :meth:`null_plan`. With our assumed costs it is A's and B's optimum at 000's budget, and the
+        GA missed it in C (``experiments/paper000/README.md``)."""
+        return self.null_plan()[None]
+
     # ------------------------------------------------------------------ evaluation
     def cases_per_candidate(self) -> int:
         return int(self.n_stages * self.weight.size * 24)

@@ -130,16 +130,8 @@ def plan_kwargs(prob: Any, x: np.ndarray) -> dict[str, Any]:
 
 
 def null_plan(prob: Any) -> np.ndarray:
-    """The plan that builds nothing: the existing network (first ladder rung) in every stage."""
-    S, z = prob.n_stages, [0.0] * prob.n_stages
-    return prob.encode(
-        lines=[0] * prob.line_idx.size,
-        transformer_kva=[float(prob.ladder_kva[0])] * S,
-        storage_bus=int(prob.storage_buses[0]),
-        storage_kw=z,
-        smart=z,
-        v2g=z,
-    )
+    """The plan that builds nothing (:meth:`StagedPlanning.null_plan`)."""
+    return prob.null_plan()
 
 
 def _with_shares(prob: Any, kw: dict[str, Any], smart: Any, v2g: Any) -> np.ndarray:

@@ -96,3 +96,18 @@ def test_bad_points_are_named_errors(name, points, match):
     with pytest.raises(AlgorithmConfigError, match=match):
         minimize(Sphere(n_var=4), ALGORITHMS[name](**SMALL[name], initial_points=points), ("n_gen", 1),
                  seed=1)
+
+
+@pytest.mark.parametrize("name", ["pso", "ihspso", "ga", "mopso001", "nsga2"])
+def test_a_campaign_can_set_initial_points_by_registry_name(name):
+    from optim.registry import get_algorithm
+
+    assert "initial_points" in get_algorithm(name).param_names  # so a campaign file may set it
+
+
+def test_run_by_registry_name_starts_from_the_given_point():
+    from optim.run import run
+
+    rec = run("sphere", "pso", {"n_gen": 1}, seed=1, problem_params={"n_var": 3},
+              algorithm_params={"pop_size": 5, "initial_points": [[0.0, 0.0, 0.0]]})
+    assert float(rec.F.min()) == 0.0

@@ -53,3 +53,11 @@ def test_table1_from_campaign(tmp_path):
     # the static scheme builds everything in stage I: its later investments are zero
     pa, xa, _ = plans[("A_33", "ga")]
     assert np.all(pa.compute(xa[None])["invest_cny"][0, 1:] == 0.0)
+
+
+def test_ordering_tells_strict_from_ties():
+    from experiments.paper000.tables import ordering
+
+    assert ordering([4.0, 3.0, 2.0, 1.0]) == "holds"
+    assert ordering([3.15, 3.15, 3.15, 3.14]) == "holds only as >= (ties)"
+    assert ordering([3.15, 3.15, 4.27, 3.14]) == "FAILS"

@@ -51,6 +51,18 @@ def test_repair_and_scheme_masks(prob):
     assert c["storage_kw"].any() and not c["smart"].any()
 
 
+@pytest.mark.parametrize("scheme", ["A", "B", "C", "D"])
+def test_initial_point_is_the_plan_that_builds_nothing_in_every_scheme(scheme):
+    from algorithms._common import initial_points_of
+
+    p = StagedPlanning(scheme, config={"n_scenarios": 2})
+    P = initial_points_of(p, "problem")  # inside the scheme's box, or this raises
+    d = p.plans(P)
+    assert not d["built"].any() and not d["storage_kw"].any()
+    assert not d["smart"].any() and not d["v2g"].any()
+    assert np.all(d["trafo_kva"] == p.ladder_kva[0])
+
+
 def test_discount_closed_form():
     f = staging.stage_discount((3, 4, 3), 0.05)
     df = 1.05 ** -np.arange(1, 11)

@@ -22,11 +22,10 @@ def test_there_are_shipped_campaigns():
 @pytest.mark.parametrize("path", CAMPAIGNS, ids=[p.relative_to(ROOT).as_posix() for p in CAMPAIGNS])
 def test_shipped_campaign_builds(path):
     cfg = load_config(path)
-    n_obj = set()
-    for p in cfg.problems:
-        prob = make_problem(p.name, **dict(p.params))
-        assert prob.n_var > 0
-        n_obj.add(prob.n_obj)
-    for a in cfg.algorithms:
-        for m in sorted(n_obj):
-            assert make_algorithm(a.name, m, **dict(a.params)) is not None
+    problems = {c.label: make_problem(c.name, **dict(c.params)) for c in cfg.problems}
+    assert all(prob.n_var > 0 for prob in problems.values())
+    algorithms = {c.label: c for c in cfg.algorithms}
+    # each (objectives, algorithm) pair the campaign runs, paired as it pairs them (`problems` lists)
+    for n_obj, label in sorted({(problems[s.problem.label].n_obj, s.algorithm.label) for s in cfg.runs()}):
+        a = algorithms[label]
+        assert make_algorithm(a.name, n_obj, **dict(a.params)) is not None
